@@ -1,0 +1,1 @@
+"""memlab: memory-augmented neural networks (NTM, DNC), exact to the papers."""
