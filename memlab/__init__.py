@@ -1,1 +1,14 @@
-"""memlab: memory-augmented neural networks (NTM, DNC), exact to the papers."""
+"""memlab: Neural Turing Machines and Differentiable Neural Computers, exact to the papers.
+
+    import memlab
+    model = memlab.DNC(input_size=9, output_size=8)
+    logits = model(x)                       # x: [batch, time, 9] -> [batch, time, 8]
+    logits, trace = model(x, return_trace=True)
+"""
+from . import addressing, controllers, dnc, models, ntm
+from .models import DNC, NTM, LSTMBaseline, build_model
+
+__version__ = "0.1.0"
+
+__all__ = ["addressing", "controllers", "dnc", "ntm", "models", "DNC", "NTM", "LSTMBaseline",
+           "build_model", "__version__"]

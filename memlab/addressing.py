@@ -1,0 +1,210 @@
+"""The addressing equations of the NTM and the DNC, one pure batched function each.
+
+Every function here is a direct transcription of one equation of
+Graves et al. 2014 ("Neural Turing Machines") or Graves et al. 2016
+("Hybrid computing using a neural network with dynamic external memory",
+Methods). All tensors are batch-first:
+
+    B batch, N memory_size, W word_size, R read heads, H heads, S shift width.
+
+The functions keep no state and check no shapes: the memories and models that
+call them validate their inputs once, at the public boundary.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+EPSILON = 1e-6
+"""Keeps norms and powers away from zero (cosine of an all-zero row, 0 ** gamma)."""
+
+
+# --------------------------------------------------------------------------- shared
+
+def oneplus(x: Tensor) -> Tensor:
+    """oneplus(x) = 1 + log(1 + e^x), the DNC's map to [1, inf) for strengths."""
+    return 1.0 + F.softplus(x)
+
+
+def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
+    """Cosine similarity D(k, M[i]) of every key with every memory row.
+
+    memory: [B, N, W]; keys: [B, H, W] -> [B, H, N].
+    EPSILON in the norms keeps an all-zero row or key finite (similarity 0).
+    """
+    memory_norm = memory / (memory.norm(dim=-1, keepdim=True) + EPSILON)
+    keys_norm = keys / (keys.norm(dim=-1, keepdim=True) + EPSILON)
+    return torch.bmm(keys_norm, memory_norm.transpose(1, 2))
+
+
+def content_weights(memory: Tensor, keys: Tensor, strengths: Tensor) -> Tensor:
+    """Content weighting C(M, k, beta): softmax over slots of beta * cosine(k, M[i]).
+
+    memory: [B, N, W]; keys: [B, H, W]; strengths: [B, H] (already >= 0,
+    oneplus is the caller's) -> [B, H, N], each row summing to 1.
+    """
+    similarity = cosine_similarity(memory, keys)
+    return torch.softmax(similarity * strengths.unsqueeze(-1), dim=-1)
+
+
+def write_memory(memory: Tensor, write_weights: Tensor, erase: Tensor,
+                 write_vector: Tensor) -> Tensor:
+    """Erase then add: M_t = M_{t-1} o (E - w e^T) + w v^T.
+
+    memory: [B, N, W]; write_weights: [B, N]; erase: [B, W] in [0, 1];
+    write_vector: [B, W] -> [B, N, W]. A new tensor: memory is never changed in place.
+    """
+    w = write_weights.unsqueeze(-1)
+    return memory * (1.0 - w * erase.unsqueeze(1)) + w * write_vector.unsqueeze(1)
+
+
+def read_memory(memory: Tensor, read_weights: Tensor) -> Tensor:
+    """Read vectors r^i = M^T w^i.
+
+    memory: [B, N, W]; read_weights: [B, R, N] -> [B, R, W].
+    """
+    return torch.bmm(read_weights, memory)
+
+
+# --------------------------------------------------------------------------- NTM location addressing
+
+def interpolate(content: Tensor, previous: Tensor, gate: Tensor) -> Tensor:
+    """Interpolation gate: w^g = g w^c + (1 - g) w_{t-1}  (NTM eq. 7).
+
+    content, previous: [B, H, N]; gate: [B, H] in [0, 1] -> [B, H, N].
+    """
+    g = gate.unsqueeze(-1)
+    return g * content + (1.0 - g) * previous
+
+
+@lru_cache(maxsize=64)
+def _shift_index(memory_size: int, shift_width: int, device: torch.device) -> Tensor:
+    """index[s, i] = (i - offset_s) mod N with offsets -S//2 .. S//2: [S, N]."""
+    offsets = torch.arange(shift_width, device=device) - shift_width // 2
+    slots = torch.arange(memory_size, device=device)
+    return (slots.unsqueeze(0) - offsets.unsqueeze(1)) % memory_size
+
+
+def shift(weights: Tensor, shift: Tensor) -> Tensor:
+    """Circular convolution w~(i) = sum_j w(j) s(i - j), indices mod N  (NTM eq. 8).
+
+    weights: [B, H, N]; shift: [B, H, S] with S odd, a distribution over the
+    offsets -S//2 .. S//2. Index S//2 keeps attention in place; index S//2 + 1
+    moves it one slot forward (from slot j to slot j + 1). -> [B, H, N].
+    """
+    index = _shift_index(weights.shape[-1], shift.shape[-1], weights.device)
+    shifted = weights[..., index]  # [B, H, S, N]: shifted[.., s, i] = w(i - offset_s)
+    return torch.einsum("bhs,bhsn->bhn", shift, shifted)
+
+
+def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
+    """Sharpening: w(i) = w~(i)^gamma / sum_j w~(j)^gamma  (NTM eq. 9).
+
+    weights: [B, H, N] >= 0; gamma: [B, H] >= 1 -> [B, H, N], summing to 1.
+    EPSILON keeps the power (and its gradient in gamma) finite at zero weights.
+    """
+    powered = (weights + EPSILON) ** gamma.unsqueeze(-1)
+    return powered / powered.sum(dim=-1, keepdim=True)
+
+
+# --------------------------------------------------------------------------- DNC dynamic memory allocation
+
+def retention(free_gates: Tensor, read_weights: Tensor) -> Tensor:
+    """Memory retention psi_t = prod_i (1 - f^i_t w^{r,i}_{t-1})  (DNC eq. 1 of Methods).
+
+    free_gates: [B, R] in [0, 1]; read_weights: [B, R, N] of the previous step -> [B, N].
+    """
+    return torch.prod(1.0 - free_gates.unsqueeze(-1) * read_weights, dim=1)
+
+
+def update_usage(usage: Tensor, write_weights: Tensor, retention: Tensor) -> Tensor:
+    """Usage u_t = (u_{t-1} + w^w_{t-1} - u_{t-1} o w^w_{t-1}) o psi_t.
+
+    usage: [B, N]; write_weights: [B, N] of the previous step; retention: [B, N] -> [B, N].
+    """
+    return (usage + write_weights - usage * write_weights) * retention
+
+
+def allocation_weights(usage: Tensor) -> Tensor:
+    """Allocation a_t[phi_j] = (1 - u_t[phi_j]) prod_{i<j} u_t[phi_i].
+
+    phi sorts the slots by usage, least used first; the product is exclusive.
+    The sort order is treated as a constant for gradients (as in the paper).
+    usage: [B, N] in [0, 1] -> [B, N], summing to at most 1.
+    """
+    sorted_usage, phi = torch.sort(usage, dim=-1)
+    ones = torch.ones_like(sorted_usage[..., :1])
+    exclusive_product = torch.cumprod(torch.cat([ones, sorted_usage[..., :-1]], dim=-1), dim=-1)
+    sorted_allocation = (1.0 - sorted_usage) * exclusive_product
+    return sorted_allocation.scatter(-1, phi, sorted_allocation)
+
+
+def write_weighting(allocation: Tensor, content: Tensor, allocation_gate: Tensor,
+                    write_gate: Tensor) -> Tensor:
+    """Write weighting w^w_t = g^w [g^a a_t + (1 - g^a) c^w_t].
+
+    allocation, content: [B, N]; allocation_gate, write_gate: [B] in [0, 1] -> [B, N].
+    """
+    g_a = allocation_gate.unsqueeze(-1)
+    return write_gate.unsqueeze(-1) * (g_a * allocation + (1.0 - g_a) * content)
+
+
+# --------------------------------------------------------------------------- DNC temporal memory linkage
+
+@lru_cache(maxsize=64)
+def _off_diagonal(n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """[N, N] ones with a zero diagonal."""
+    return 1.0 - torch.eye(n, dtype=dtype, device=device)
+
+
+def update_link(link: Tensor, precedence: Tensor, write_weights: Tensor) -> Tensor:
+    """Temporal link L_t[i,j] = (1 - w[i] - w[j]) L_{t-1}[i,j] + w[i] p_{t-1}[j], L_t[i,i] = 0.
+
+    link: [B, N, N]; precedence: [B, N] of the previous step; write_weights: [B, N]
+    of this step -> [B, N, N]. L[i, j] is how much slot i was written right after slot j.
+    """
+    w_i = write_weights.unsqueeze(-1)  # [B, N, 1]
+    w_j = write_weights.unsqueeze(-2)  # [B, 1, N]
+    new_link = (1.0 - w_i - w_j) * link + w_i * precedence.unsqueeze(-2)
+    return new_link * _off_diagonal(link.shape[-1], link.dtype, link.device)
+
+
+def update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
+    """Precedence p_t = (1 - sum_i w^w_t[i]) p_{t-1} + w^w_t.
+
+    precedence: [B, N]; write_weights: [B, N] -> [B, N], summing to at most 1.
+    """
+    return (1.0 - write_weights.sum(dim=-1, keepdim=True)) * precedence + write_weights
+
+
+def directional_weights(link: Tensor, read_weights: Tensor) -> tuple[Tensor, Tensor]:
+    """Forward f^i = L_t w^{r,i}_{t-1} and backward b^i = L_t^T w^{r,i}_{t-1}.
+
+    link: [B, N, N]; read_weights: [B, R, N] of the previous step
+    -> (forward [B, R, N], backward [B, R, N]).
+    """
+    forward = torch.bmm(read_weights, link.transpose(1, 2))
+    backward = torch.bmm(read_weights, link)
+    return forward, backward
+
+
+def read_weighting(backward: Tensor, content: Tensor, forward: Tensor,
+                   read_modes: Tensor) -> Tensor:
+    """Read weighting w^{r,i} = pi^i[1] b^i + pi^i[2] c^{r,i} + pi^i[3] f^i.
+
+    backward, content, forward: [B, R, N]; read_modes: [B, R, 3], a distribution
+    over the modes in the paper's order (backward, content, forward) -> [B, R, N].
+    """
+    pi_backward, pi_content, pi_forward = read_modes.unsqueeze(-1).unbind(-2)  # each [B, R, 1]
+    return pi_backward * backward + pi_content * content + pi_forward * forward
+
+
+__all__ = [
+    "EPSILON", "oneplus", "cosine_similarity", "content_weights", "write_memory",
+    "read_memory", "interpolate", "shift", "sharpen", "retention", "update_usage",
+    "allocation_weights", "write_weighting", "update_link", "update_precedence",
+    "directional_weights", "read_weighting",
+]

@@ -1,0 +1,299 @@
+"""Models: a controller plus a memory, unrolled over a sequence; and an LSTM baseline.
+
+Every model maps x [B, T, input_size] to logits [B, T, output_size] (one logit
+per output bit). `forward(x, return_trace=True)` also returns a per-step record
+of every weighting, gate and memory, stacked along time, for the pictures.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from . import dnc, ntm
+from .controllers import make_controller
+
+
+def _check_size(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _check_input(x, input_size: int) -> None:
+    expected = f"[batch, time, {input_size}]"
+    if not isinstance(x, Tensor):
+        raise ValueError(f"x must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"x must be a floating-point tensor of shape {expected}, got dtype {x.dtype}")
+    if x.dim() != 3:
+        raise ValueError(f"x must have shape {expected}, got {tuple(x.shape)} ({x.dim()} dims)")
+    if x.shape[-1] != input_size:
+        raise ValueError(f"x must have shape {expected}, got {tuple(x.shape)} "
+                         f"(last dim {x.shape[-1]} != input_size {input_size})")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"x must have at least one sample and one time step, got {tuple(x.shape)}")
+
+
+def _stack(records: list[NamedTuple], kind):
+    """A list over time of named tuples [B, ...] -> one named tuple of [B, T, ...]."""
+    return kind(*(torch.stack(field, dim=1) for field in zip(*records)))
+
+
+class _Unrolled(nn.Module):
+    """The time loop shared by the memory models.
+
+    A subclass provides `initial_state(batch_size, device, dtype)` and
+    `_step(projected [B, P], state) -> (hidden [B, H], reads [B, R*W], state, record)`.
+    The output y_t = W_y [h_t; r_t] is one matrix product after the loop.
+    """
+
+    kind = ""
+
+    def _check_common(self, input_size, output_size, hidden_size, controller):
+        _check_size("input_size", input_size)
+        _check_size("output_size", output_size)
+        _check_size("hidden_size", hidden_size)
+        if controller not in ("lstm", "feedforward"):
+            raise ValueError(f"controller must be 'lstm' or 'feedforward', got {controller!r}")
+
+    def compile_step(self, **options) -> "_Unrolled":
+        """Opt in to `torch.compile` of the per-step function (the first call compiles).
+
+        Outputs are the same as eager; traces (`return_trace=True`) stay eager.
+        """
+        self._compiled_step = torch.compile(self._step, dynamic=False, **options)
+        return self
+
+    def forward(self, x: Tensor, return_trace: bool = False):
+        """x: [B, T, input_size] -> logits [B, T, output_size] (and a trace if asked)."""
+        _check_input(x, self.config["input_size"])
+        batch, steps, _ = x.shape
+        step = self._step if return_trace else getattr(self, "_compiled_step", self._step)
+        projected = self.controller.project_input(x)
+        state = self.initial_state(batch, device=x.device, dtype=x.dtype)
+        hiddens, reads, records = [], [], []
+        for projected_t in projected.unbind(1):
+            hidden, read, state, record = step(projected_t, state)
+            hiddens.append(hidden)
+            reads.append(read)
+            if return_trace:
+                records.append(record)
+        logits = self.output(torch.cat([torch.stack(hiddens, 1), torch.stack(reads, 1)], dim=-1))
+        if return_trace:
+            return logits, _stack(records, self.Trace)
+        return logits
+
+
+# --------------------------------------------------------------------------- DNC
+
+class DNCState(NamedTuple):
+    controller: NamedTuple     # the controller's own state
+    read_vectors: Tensor       # [B, R * W], r_{t-1} flattened
+    access: dnc.AccessState
+
+
+class DNCTrace(NamedTuple):
+    """Everything the DNC did, per step: every tensor is [B, T, ...]."""
+
+    # interface (after activations)
+    read_keys: Tensor        # [B, T, R, W]
+    read_strengths: Tensor   # [B, T, R]
+    write_key: Tensor        # [B, T, W]
+    write_strength: Tensor   # [B, T]
+    erase: Tensor            # [B, T, W]
+    write_vector: Tensor     # [B, T, W]
+    free_gates: Tensor       # [B, T, R]
+    allocation_gate: Tensor  # [B, T]
+    write_gate: Tensor       # [B, T]
+    read_modes: Tensor       # [B, T, R, 3] (backward, content, forward)
+    # memory state after the step
+    memory: Tensor           # [B, T, N, W]
+    usage: Tensor            # [B, T, N]
+    link: Tensor             # [B, T, N, N]
+    precedence: Tensor       # [B, T, N]
+    read_weights: Tensor     # [B, T, R, N]
+    write_weights: Tensor    # [B, T, N]
+    # intermediate weightings
+    allocation: Tensor       # [B, T, N]
+    write_content: Tensor    # [B, T, N]
+    read_content: Tensor     # [B, T, R, N]
+    forward: Tensor          # [B, T, R, N]
+    backward: Tensor         # [B, T, R, N]
+    read_vectors: Tensor     # [B, T, R, W]
+
+
+class DNC(_Unrolled):
+    """Differentiable Neural Computer (Graves et al. 2016).
+
+    A controller (LSTM by default) sees [x_t; r_{t-1}], emits the interface
+    vector xi_t, the memory access runs one step, and the output is
+    y_t = W_y [h_t; r_t].
+    """
+
+    kind = "dnc"
+    Trace = DNCTrace
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 64,
+                 memory_size: int = 16, word_size: int = 16, read_heads: int = 4,
+                 controller: str = "lstm"):
+        super().__init__()
+        self._check_common(input_size, output_size, hidden_size, controller)
+        _check_size("memory_size", memory_size)
+        _check_size("word_size", word_size)
+        _check_size("read_heads", read_heads)
+        self.config = dict(input_size=input_size, output_size=output_size, hidden_size=hidden_size,
+                           memory_size=memory_size, word_size=word_size, read_heads=read_heads,
+                           controller=controller)
+        read_size = read_heads * word_size
+        self.controller = make_controller(controller, input_size, read_size, hidden_size)
+        self.interface = nn.Linear(hidden_size, dnc.interface_size(word_size, read_heads))
+        self.output = nn.Linear(hidden_size + read_size, output_size)
+
+    def initial_state(self, batch_size: int, device=None, dtype=None) -> DNCState:
+        c = self.config
+        access = dnc.initial_state(batch_size, c["memory_size"], c["word_size"], c["read_heads"],
+                                   device=device, dtype=dtype)
+        reads = torch.zeros(batch_size, c["read_heads"] * c["word_size"], device=device, dtype=dtype)
+        return DNCState(self.controller.initial_state(batch_size, device, dtype), reads, access)
+
+    def _step(self, projected: Tensor, state: DNCState):
+        c = self.config
+        hidden, controller_state = self.controller.step(projected, state.read_vectors, state.controller)
+        interface = dnc.parse_interface(self.interface(hidden), c["word_size"], c["read_heads"])
+        read_vectors, access, info = dnc.access_step(interface, state.access)
+        reads = read_vectors.flatten(1)
+        record = (*interface, *access, *info, read_vectors)
+        return hidden, reads, DNCState(controller_state, reads, access), record
+
+
+# --------------------------------------------------------------------------- NTM
+
+class NTMModelState(NamedTuple):
+    controller: NamedTuple
+    read_vectors: Tensor  # [B, R * W]
+    memory: ntm.NTMState
+
+
+class NTMTrace(NamedTuple):
+    """Everything the NTM did, per step: every tensor is [B, T, ...]."""
+
+    read_weights: Tensor     # [B, T, R, N]
+    write_weights: Tensor    # [B, T, Hw, N]
+    memory: Tensor           # [B, T, N, W]
+    read_vectors: Tensor     # [B, T, R, W]
+    read_content: Tensor     # [B, T, R, N]
+    write_content: Tensor    # [B, T, Hw, N]
+    erase: Tensor            # [B, T, Hw, W]
+    add: Tensor              # [B, T, Hw, W]
+    read_gate: Tensor        # [B, T, R]
+    write_gate: Tensor       # [B, T, Hw]
+    read_shift: Tensor       # [B, T, R, S]
+    write_shift: Tensor      # [B, T, Hw, S]
+    read_gamma: Tensor       # [B, T, R]
+    write_gamma: Tensor      # [B, T, Hw]
+
+
+class NTM(_Unrolled):
+    """Neural Turing Machine (Graves et al. 2014) with any number of read and write heads.
+
+    shift_range k allows shifts -k..k (S = 2k + 1 offsets).
+    """
+
+    kind = "ntm"
+    Trace = NTMTrace
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 100,
+                 memory_size: int = 128, word_size: int = 20, read_heads: int = 1,
+                 write_heads: int = 1, shift_range: int = 1, controller: str = "lstm"):
+        super().__init__()
+        self._check_common(input_size, output_size, hidden_size, controller)
+        _check_size("memory_size", memory_size)
+        _check_size("word_size", word_size)
+        _check_size("read_heads", read_heads)
+        _check_size("write_heads", write_heads)
+        _check_size("shift_range", shift_range)
+        if 2 * shift_range + 1 > memory_size:
+            raise ValueError(f"shift_range must satisfy 2 * shift_range + 1 <= memory_size "
+                             f"({memory_size}), got {shift_range}")
+        self.config = dict(input_size=input_size, output_size=output_size, hidden_size=hidden_size,
+                           memory_size=memory_size, word_size=word_size, read_heads=read_heads,
+                           write_heads=write_heads, shift_range=shift_range, controller=controller)
+        self.shift_width = 2 * shift_range + 1
+        self.head_size = ntm.head_size(word_size, self.shift_width)
+        read_size = read_heads * word_size
+        heads_size = (read_heads + write_heads) * self.head_size + write_heads * 2 * word_size
+        self.controller = make_controller(controller, input_size, read_size, hidden_size)
+        self.interface = nn.Linear(hidden_size, heads_size)
+        self.output = nn.Linear(hidden_size + read_size, output_size)
+
+    def initial_state(self, batch_size: int, device=None, dtype=None) -> NTMModelState:
+        c = self.config
+        memory = ntm.initial_state(batch_size, c["memory_size"], c["word_size"], c["read_heads"],
+                                   c["write_heads"], device=device, dtype=dtype)
+        reads = torch.zeros(batch_size, c["read_heads"] * c["word_size"], device=device, dtype=dtype)
+        return NTMModelState(self.controller.initial_state(batch_size, device, dtype), reads, memory)
+
+    def _step(self, projected: Tensor, state: NTMModelState):
+        c = self.config
+        R, Hw, W, S = c["read_heads"], c["write_heads"], c["word_size"], self.shift_width
+        hidden, controller_state = self.controller.step(projected, state.read_vectors, state.controller)
+        raw = self.interface(hidden)
+        read_raw, write_raw, erase_add = torch.split(
+            raw, [R * self.head_size, Hw * self.head_size, Hw * 2 * W], dim=-1)
+        read = ntm.parse_heads(read_raw, R, W, S)
+        write = ntm.parse_heads(write_raw, Hw, W, S)
+        erase, add = erase_add.reshape(-1, Hw, 2 * W).split(W, dim=-1)
+        read_vectors, memory, info = ntm.memory_step(read, write, torch.sigmoid(erase), add,
+                                                     state.memory)
+        reads = read_vectors.flatten(1)
+        record = (memory.read_weights, memory.write_weights, memory.memory, read_vectors,
+                  info.read_content, info.write_content, info.erase, info.add,
+                  read.gate, write.gate, read.shift, write.shift, read.gamma, write.gamma)
+        return hidden, reads, NTMModelState(controller_state, reads, memory), record
+
+
+# --------------------------------------------------------------------------- LSTM baseline
+
+class LSTMTrace(NamedTuple):
+    hidden: Tensor  # [B, T, hidden_size], the top layer's output
+
+
+class LSTMBaseline(nn.Module):
+    """A stacked LSTM with a linear read-out: the baseline without external memory."""
+
+    kind = "lstm"
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 256,
+                 num_layers: int = 1):
+        super().__init__()
+        _check_size("input_size", input_size)
+        _check_size("output_size", output_size)
+        _check_size("hidden_size", hidden_size)
+        _check_size("num_layers", num_layers)
+        self.config = dict(input_size=input_size, output_size=output_size,
+                           hidden_size=hidden_size, num_layers=num_layers)
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers, batch_first=True)
+        self.output = nn.Linear(hidden_size, output_size)
+
+    def compile_step(self, **options) -> "LSTMBaseline":
+        """The LSTM is one fused operator already: nothing to compile."""
+        return self
+
+    def forward(self, x: Tensor, return_trace: bool = False):
+        """x: [B, T, input_size] -> logits [B, T, output_size] (and a trace if asked)."""
+        _check_input(x, self.config["input_size"])
+        hidden, _ = self.lstm(x)
+        logits = self.output(hidden)
+        return (logits, LSTMTrace(hidden)) if return_trace else logits
+
+
+MODELS = {"dnc": DNC, "ntm": NTM, "lstm": LSTMBaseline}
+
+
+def build_model(kind: str, **config) -> nn.Module:
+    """Build a model by kind ("dnc", "ntm", "lstm") from its constructor arguments."""
+    if kind not in MODELS:
+        raise ValueError(f"model kind must be one of {sorted(MODELS)}, got {kind!r}")
+    return MODELS[kind](**config)
