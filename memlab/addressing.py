@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 EPSILON = 1e-6
-"""Keeps norms and powers away from zero (cosine of an all-zero row, 0 ** gamma)."""
+"""Added to vector norms so that the cosine of an all-zero row or key is finite (zero)."""
 
 
 # --------------------------------------------------------------------------- shared
@@ -104,9 +104,11 @@ def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
     """Sharpening: w(i) = w~(i)^gamma / sum_j w~(j)^gamma  (NTM eq. 9).
 
     weights: [B, H, N] >= 0; gamma: [B, H] >= 1 -> [B, H, N], summing to 1.
-    EPSILON keeps the power (and its gradient in gamma) finite at zero weights.
+    Each row is first divided by its maximum (which leaves the ratio unchanged)
+    so that large gamma cannot underflow every w^gamma to zero.
     """
-    powered = (weights + EPSILON) ** gamma.unsqueeze(-1)
+    scale = weights.detach().amax(dim=-1, keepdim=True).clamp_min(torch.finfo(weights.dtype).tiny)
+    powered = (weights / scale) ** gamma.unsqueeze(-1)
     return powered / powered.sum(dim=-1, keepdim=True)
 
 

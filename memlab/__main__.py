@@ -1,0 +1,194 @@
+"""Command line: train a model on a task and save a checkpoint, or evaluate a checkpoint.
+
+    python -m memlab train --model dnc --task copy --steps 2000 --out checkpoints/dnc_copy.pt
+    python -m memlab evaluate checkpoints/dnc_copy.pt --lengths 10,20,40
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import shlex
+import sys
+from typing import Optional, Sequence
+
+import torch
+
+from memlab.models import MODELS, build_model
+from memlab.tasks import TASKS, make_task
+from memlab.train import evaluate, format_table, load_checkpoint, measure, save_checkpoint
+from memlab.train import seed_everything, train
+
+# constructor arguments that have a --option; each is passed on only when given
+MODEL_OPTIONS = ("hidden_size", "memory_size", "word_size", "read_heads", "write_heads",
+                 "shift_range", "controller", "num_layers")
+TASK_OPTIONS = ("width", "min_length", "max_length", "min_repeats", "max_repeats", "item_length",
+                "vocab_size")
+
+
+def _lengths(text: str) -> tuple:
+    try:
+        lengths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 10,20,40, got {text!r}"
+        ) from None
+    if any(n < 1 for n in lengths):
+        raise argparse.ArgumentTypeError(f"lengths must be positive, got {text!r}")
+    return lengths
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of both commands, train and evaluate."""
+    parser = argparse.ArgumentParser(prog="python -m memlab", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("train", help="train a model on a task and save a checkpoint")
+    run.add_argument("--model", choices=sorted(MODELS), default="dnc", help="default: %(default)s")
+    run.add_argument("--task", choices=sorted(TASKS), default="copy", help="default: %(default)s")
+    run.add_argument("--steps", type=int, default=2000, help="default: %(default)s")
+    run.add_argument("--batch-size", type=int, default=32, help="default: %(default)s")
+    run.add_argument("--lr", type=float, default=1e-3, help="Adam's step size (%(default)s)")
+    run.add_argument("--clip", type=float, default=10.0, help="largest gradient norm (%(default)s)")
+    run.add_argument("--seed", type=int, default=0, help="of the weights and data (%(default)s)")
+    run.add_argument("--log-every", type=int, default=50, help="history interval (%(default)s)")
+    run.add_argument(
+        "--stop-at",
+        type=float,
+        default=None,
+        help="stop once the mean bit errors per sequence fall below this",
+    )
+    run.add_argument(
+        "--out", default=None, help="checkpoint path (default: checkpoints/MODEL_TASK.pt)"
+    )
+    run.add_argument("--compile", action="store_true", help="use the model's compiled step")
+    group = run.add_argument_group("model (defaults: the model's own)")
+    for option in MODEL_OPTIONS:
+        group.add_argument(
+            "--" + option.replace("_", "-"),
+            type=str if option == "controller" else int,
+            default=None,
+        )
+    group = run.add_argument_group(
+        "task (defaults: the task's own; lengths of associative recall count items)"
+    )
+    for option in TASK_OPTIONS:
+        group.add_argument("--" + option.replace("_", "-"), type=int, default=None)
+
+    check = commands.add_parser(
+        "evaluate", help="bit errors and bits per sequence of a checkpoint, per length"
+    )
+    check.add_argument("checkpoint")
+    check.add_argument(
+        "--lengths", type=_lengths, default=(10, 20, 40), help="comma-separated (10,20,40)"
+    )
+    check.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
+    check.add_argument("--seed", type=int, default=1234, help="of the held-out data (%(default)s)")
+
+    for command in (run, check):
+        command.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+        command.add_argument("--device", default=None, help="e.g. cpu or cuda (default: cpu)")
+    return parser
+
+
+def _given(
+    args: argparse.Namespace, options: Sequence[str], accepted: Sequence[str], what: str
+) -> dict:
+    """The options set on the command line, refusing those that ``what`` does not take."""
+    given = {
+        option: getattr(args, option) for option in options if getattr(args, option) is not None
+    }
+    for option in given:
+        if option not in accepted:
+            raise ValueError(f"--{option.replace('_', '-')} does not apply to {what}")
+    return given
+
+
+def _setup(args: argparse.Namespace):
+    """The task and the freshly seeded model that the train command asked for."""
+    task_fields = [f.name for f in dataclasses.fields(TASKS[args.task])]
+    task = make_task(args.task, **_given(args, TASK_OPTIONS, task_fields, f"task {args.task}"))
+    model_options = _given(
+        args, MODEL_OPTIONS, inspect.signature(MODELS[args.model]).parameters, f"model {args.model}"
+    )
+    seed_everything(args.seed)
+    model = build_model(
+        args.model, input_size=task.input_size, output_size=task.output_size, **model_options
+    )
+    return task, model
+
+
+def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    try:
+        task, model = _setup(args)
+    except (TypeError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.device is not None:
+        model.to(args.device)
+    parameters = sum(p.numel() for p in model.parameters())
+    print(f"{args.model} ({parameters:,} parameters) on {task}")
+
+    history = train(
+        model,
+        task,
+        args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        clip=args.clip,
+        seed=args.seed,
+        log_every=args.log_every,
+        compile=args.compile,
+        stop_at=args.stop_at,
+    )
+    held_out = measure(model, task)
+    print(
+        f"final loss {history.loss[-1]:.4f}"
+        f" | held-out bit errors per sequence {held_out['bit_errors']:.2f}"
+        f" | bits per sequence {held_out['bits_per_sequence']:.2f}"
+        f" | {history.step[-1]} steps in {history.seconds[-1]:.1f} s"
+    )
+    out = args.out or f"checkpoints/{args.model}_{args.task}.pt"
+    extra = {
+        "command": shlex.join(["python", "-m", "memlab", *argv]),
+        "seed": args.seed,
+        "held_out": held_out,
+        "torch_version": str(torch.__version__),
+    }
+    save_checkpoint(out, model, task, history, extra)
+    print(f"saved {out}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    try:
+        checkpoint = load_checkpoint(args.checkpoint, map_location=args.device or "cpu")
+        if checkpoint.task is None:
+            raise ValueError(f"{args.checkpoint} holds no task to evaluate on")
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"{checkpoint.model.kind} on {checkpoint.task}")
+    if "command" in checkpoint.extra:
+        print(f"trained with: {checkpoint.extra['command']}")
+    rows = evaluate(
+        checkpoint.model, checkpoint.task, args.lengths, batch_size=args.batch_size, seed=args.seed
+    )
+    print(format_table(rows))
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit code (2: bad arguments or unreadable checkpoint)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be positive, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    return _train(args, argv) if args.command == "train" else _evaluate(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,387 @@
+"""Algorithmic tasks in the formats of the NTM paper (Graves et al. 2014, section 4), and metrics.
+
+Every task returns a :class:`Batch`; time runs along axis 1. Each sample draws its own length,
+so its output phase starts right after its own delimiter, and shorter samples are padded with
+zeros at the end. ``mask`` is 1.0 exactly on the output steps that the loss and the metrics
+count: a target of 0 is always a data value, never "no output yet".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+Device = Union[str, torch.device, None]
+
+
+class Batch(NamedTuple):
+    """One batch of a task."""
+
+    inputs: Tensor  # [B, T, input_size]
+    targets: Tensor  # [B, T, output_size], 0 where mask is 0
+    mask: Tensor  # [B, T], 1.0 on the output steps that count
+
+    def to(self, device: Device) -> "Batch":
+        """The same batch on ``device``."""
+        return Batch(*(tensor.to(device) for tensor in self))
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_range(low_name: str, low: int, high_name: str, high: int, minimum: int) -> None:
+    _check_int(low_name, low, minimum)
+    _check_int(high_name, high, minimum)
+    if high < low:
+        raise ValueError(f"{high_name} must be >= {low_name} ({low}), got {high}")
+
+
+def _randint(low: int, high: int, size: tuple, generator, device) -> Tensor:
+    """Integers drawn uniformly from [low, high], both ends included."""
+    return torch.randint(low, high + 1, size, generator=generator, device=device)
+
+
+def _take(sequence: Tensor, index: Tensor, keep: Tensor) -> Tensor:
+    """sequence[b, index[b, t]] where keep[b, t], else 0.
+
+    sequence: [B, S, C]; index: [B, T] or [T]; keep: [B, T] -> [B, T, C]
+    """
+    index = index.expand(keep.shape).clamp(0, sequence.shape[1] - 1)
+    picked = sequence.gather(1, index[..., None].expand(-1, -1, sequence.shape[2]))
+    return picked * keep[..., None]
+
+
+class _Task:
+    """Shared batch entry point: checks the arguments, then calls ``_generate``."""
+
+    name: ClassVar[str]
+
+    def batch(
+        self,
+        batch_size: int,
+        generator: Optional[torch.Generator] = None,
+        device: Device = None,
+    ) -> Batch:
+        """A fresh batch of ``batch_size`` samples.
+
+        generator: the source of randomness (the global one when None); the batch is drawn on
+        the generator's device, then moved to ``device``.
+        """
+        _check_int("batch_size", batch_size, 1)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise ValueError(
+                f"generator must be a torch.Generator or None, got {type(generator).__name__}"
+            )
+        rng_device = generator.device if generator is not None else torch.device("cpu")
+        batch = self._generate(batch_size, generator, rng_device)
+        return batch if device is None else batch.to(device)
+
+    def _generate(self, batch_size: int, generator, device) -> Batch:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class CopyTask(_Task):
+    """Copy (NTM paper, 4.1): a sequence of random bit vectors, a delimiter, then the sequence back.
+
+    inputs:  width data channels + 1 delimiter channel (last)
+    targets: width channels; T = 2 * (longest length in the batch) + 1
+    """
+
+    width: int = 8
+    min_length: int = 1
+    max_length: int = 20
+    name: ClassVar[str] = "copy"
+
+    def __post_init__(self) -> None:
+        _check_int("width", self.width, 1)
+        _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
+
+    @property
+    def input_size(self) -> int:
+        return self.width + 1
+
+    @property
+    def output_size(self) -> int:
+        return self.width
+
+    def _generate(self, batch_size: int, generator, device) -> Batch:
+        B, W = batch_size, self.width
+        length = _randint(self.min_length, self.max_length, (B,), generator, device)
+        longest = int(length.max())
+        bits = _randint(0, 1, (B, longest, W), generator, device).float()
+
+        T = 2 * longest + 1
+        t = torch.arange(T, device=device)  # [T]
+        L = length[:, None]  # [B, 1]
+        output = (t > L) & (t <= 2 * L)  # [B, T]
+
+        inputs = torch.zeros(B, T, W + 1, device=device)
+        inputs[..., :W] = _take(bits, t, t < L)
+        inputs[..., W] = (t == L).float()
+        targets = _take(bits, t - L - 1, output)
+        return Batch(inputs, targets, output.float())
+
+
+@dataclass(frozen=True)
+class RepeatCopyTask(_Task):
+    """Repeat copy (NTM paper, 4.2): copy a sequence ``repeats`` times, then emit an end marker.
+
+    inputs:  width data channels, a delimiter channel, a repeat-count channel. The step after the
+             sequence carries the delimiter and repeats / max_repeats (so a model only
+             understands the counts of the max_repeats it was trained with).
+    targets: width data channels + 1 end-marker channel (last). The output phase of a sample
+             has repeats * length data steps and one end-marker step.
+    """
+
+    width: int = 8
+    min_length: int = 1
+    max_length: int = 10
+    min_repeats: int = 1
+    max_repeats: int = 10
+    name: ClassVar[str] = "repeat_copy"
+
+    def __post_init__(self) -> None:
+        _check_int("width", self.width, 1)
+        _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
+        _check_range("min_repeats", self.min_repeats, "max_repeats", self.max_repeats, 1)
+
+    @property
+    def input_size(self) -> int:
+        return self.width + 2
+
+    @property
+    def output_size(self) -> int:
+        return self.width + 1
+
+    def _generate(self, batch_size: int, generator, device) -> Batch:
+        B, W = batch_size, self.width
+        length = _randint(self.min_length, self.max_length, (B,), generator, device)
+        repeats = _randint(self.min_repeats, self.max_repeats, (B,), generator, device)
+        bits = _randint(0, 1, (B, int(length.max()), W), generator, device).float()
+
+        L, R = length[:, None], repeats[:, None]  # [B, 1]
+        end = L + 1 + R * L  # the end-marker step
+        T = int(end.max()) + 1
+        t = torch.arange(T, device=device)
+        delimiter = (t == L).float()  # [B, T]
+
+        inputs = torch.zeros(B, T, W + 2, device=device)
+        inputs[..., :W] = _take(bits, t, t < L)
+        inputs[..., W] = delimiter
+        inputs[..., W + 1] = delimiter * R / self.max_repeats
+        targets = torch.zeros(B, T, W + 1, device=device)
+        targets[..., :W] = _take(bits, (t - L - 1) % L, (t > L) & (t < end))
+        targets[..., W] = (t == end).float()
+        mask = ((t > L) & (t <= end)).float()
+        return Batch(inputs, targets, mask)
+
+
+@dataclass(frozen=True, init=False)
+class AssociativeRecallTask(_Task):
+    """Associative recall (NTM paper, 4.3): show items, then one of them; output the next item.
+
+    An item is ``item_length`` random vectors of ``width`` bits. Each item is preceded by a step
+    on the first delimiter channel (``width``); the query item is bounded on both sides by a step
+    on the second delimiter channel (``width + 1``), as in the paper's figure; then the model
+    outputs the item that followed the query. The query is never the last item.
+    ``min_length``/``max_length`` count items (``min_items``/``max_items`` are the same numbers).
+
+    inputs: width + 2 channels; targets: width channels, item_length output steps.
+    """
+
+    width: int = 6
+    item_length: int = 3
+    min_length: int = 2
+    max_length: int = 6
+    name: ClassVar[str] = "associative_recall"
+
+    def __init__(
+        self,
+        width: int = 6,
+        item_length: int = 3,
+        min_length: Optional[int] = None,
+        max_length: Optional[int] = None,
+        *,
+        min_items: Optional[int] = None,
+        max_items: Optional[int] = None,
+    ) -> None:
+        for name, a, b in (("min", min_length, min_items), ("max", max_length, max_items)):
+            if a is not None and b is not None and a != b:
+                raise ValueError(
+                    f"{name}_length ({a}) and {name}_items ({b}) are the same number; give one"
+                )
+        fields = dict(
+            width=width,
+            item_length=item_length,
+            min_length=next(v for v in (min_length, min_items, 2) if v is not None),
+            max_length=next(v for v in (max_length, max_items, 6) if v is not None),
+        )
+        for name, value in fields.items():  # frozen: the fields are set once, here
+            object.__setattr__(self, name, value)
+        _check_int("width", self.width, 1)
+        _check_int("item_length", self.item_length, 1)
+        _check_range("min_length", self.min_length, "max_length", self.max_length, 2)  # items
+
+    @property
+    def min_items(self) -> int:
+        return self.min_length
+
+    @property
+    def max_items(self) -> int:
+        return self.max_length
+
+    @property
+    def input_size(self) -> int:
+        return self.width + 2
+
+    @property
+    def output_size(self) -> int:
+        return self.width
+
+    def _generate(self, batch_size: int, generator, device) -> Batch:
+        B, W, K = batch_size, self.width, self.item_length
+        items = _randint(self.min_length, self.max_length, (B,), generator, device)
+        most = int(items.max())
+        # item i is rows i*K .. i*K + K - 1; the query is item 0 .. items - 2
+        vectors = _randint(0, 1, (B, most * K, W), generator, device).float()
+        query = (torch.rand(B, generator=generator, device=device) * (items - 1)).long()
+
+        n, q = items[:, None], query[:, None]  # [B, 1]
+        start = n * (K + 1)  # first query delimiter
+        T = int(start.max()) + 2 * K + 2
+        t = torch.arange(T, device=device)
+        slot = t % (K + 1)  # 0: delimiter, 1..K: the item's vectors
+        in_items = t < start
+        in_query = (t > start) & (t <= start + K)
+        output = (t >= start + K + 2) & (t <= start + 2 * K + 1)
+
+        inputs = torch.zeros(B, T, W + 2, device=device)
+        shown = _take(vectors, t // (K + 1) * K + slot - 1, in_items & (slot > 0))
+        inputs[..., :W] = shown + _take(vectors, q * K + t - start - 1, in_query)
+        inputs[..., W] = (in_items & (slot == 0)).float()
+        inputs[..., W + 1] = ((t == start) | (t == start + K + 1)).float()
+        targets = _take(vectors, (q + 1) * K + t - start - K - 2, output)
+        return Batch(inputs, targets, output.float())
+
+
+@dataclass(frozen=True)
+class SortTask(_Task):
+    """Sort: tokens in [0, vocab_size) shown one-hot, a delimiter, then the tokens sorted ascending.
+
+    inputs:  vocab_size one-hot channels + 1 delimiter channel (last)
+    targets: vocab_size one-hot channels; T = 2 * (longest length in the batch) + 1
+    Token 0 is a token like any other: the mask alone marks the output steps.
+    """
+
+    vocab_size: int = 8
+    min_length: int = 1
+    max_length: int = 8
+    name: ClassVar[str] = "sort"
+
+    def __post_init__(self) -> None:
+        _check_int("vocab_size", self.vocab_size, 2)
+        _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
+
+    @property
+    def input_size(self) -> int:
+        return self.vocab_size + 1
+
+    @property
+    def output_size(self) -> int:
+        return self.vocab_size
+
+    def _generate(self, batch_size: int, generator, device) -> Batch:
+        B, V = batch_size, self.vocab_size
+        length = _randint(self.min_length, self.max_length, (B,), generator, device)
+        longest = int(length.max())
+        tokens = _randint(0, V - 1, (B, longest), generator, device)
+
+        L = length[:, None]
+        position = torch.arange(longest, device=device)
+        tokens = tokens.masked_fill(position >= L, V)  # padding sorts last and one-hots to zeros
+        shown = F.one_hot(tokens, V + 1)[..., :V].float()
+        ordered = F.one_hot(tokens.sort(dim=1).values, V + 1)[..., :V].float()
+
+        T = 2 * longest + 1
+        t = torch.arange(T, device=device)
+        output = (t > L) & (t <= 2 * L)
+        inputs = torch.zeros(B, T, V + 1, device=device)
+        inputs[..., :V] = _take(shown, t, t < L)
+        inputs[..., V] = (t == L).float()
+        targets = _take(ordered, t - L - 1, output)
+        return Batch(inputs, targets, output.float())
+
+
+Task = Union[CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask]
+
+TASKS = {task.name: task for task in (CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask)}
+
+
+def make_task(name: str, **kwargs: Any) -> Task:
+    """The task called ``name`` (a key of TASKS) with its parameters."""
+    if name not in TASKS:
+        raise ValueError(f"name must be one of {sorted(TASKS)}, got {name!r}")
+    return TASKS[name](**kwargs)
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+
+def _check_metric_args(logits: Tensor, targets: Tensor, mask: Tensor) -> None:
+    if logits.dim() != 3:
+        raise ValueError(f"logits must have shape [B, T, O], got {tuple(logits.shape)}")
+    if targets.shape != logits.shape:
+        raise ValueError(
+            f"targets must have the shape of logits {tuple(logits.shape)}, "
+            f"got {tuple(targets.shape)}"
+        )
+    if mask.shape != logits.shape[:2]:
+        raise ValueError(
+            f"mask must have shape [B, T] = {tuple(logits.shape[:2])}, got {tuple(mask.shape)}"
+        )
+
+
+def bit_errors(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Wrong bits per sequence, thresholding logits at 0 (probability 0.5), on masked steps only.
+
+    logits, targets: [B, T, O]; mask: [B, T] -> [B] (float counts)
+    """
+    _check_metric_args(logits, targets, mask)
+    wrong = ((logits > 0).float() != targets).float()
+    return (wrong.sum(-1) * mask).sum(-1)
+
+
+def _bce_per_step(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Binary cross-entropy in nats summed over channels, zero off the mask. -> [B, T]"""
+    bce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    return bce.sum(-1) * mask
+
+
+def bits_per_sequence(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Cost per sequence of the NTM paper: summed binary cross-entropy in bits over masked steps.
+
+    logits, targets: [B, T, O]; mask: [B, T] -> [B]
+    """
+    _check_metric_args(logits, targets, mask)
+    return _bce_per_step(logits, targets, mask).sum(-1) / math.log(2)
+
+
+def masked_bce(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Training loss: binary cross-entropy in nats per counted target bit. -> scalar
+
+    That is the mean over sequences of each sequence's summed masked BCE, divided by the mean
+    number of counted bits per sequence (masked steps x output channels), so the loss does not
+    scale with sequence length and reads ln 2 ~ 0.693 for a model that always answers 0.5.
+    logits, targets: [B, T, O]; mask: [B, T]
+    """
+    _check_metric_args(logits, targets, mask)
+    counted_bits = (mask.sum() * logits.shape[-1]).clamp_min(1.0)
+    return _bce_per_step(logits, targets, mask).sum() / counted_bits

@@ -1,0 +1,357 @@
+"""Training loop, held-out evaluation, progress bars and checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm as auto_tqdm
+from tqdm.std import tqdm as std_tqdm
+
+from memlab.models import build_model
+from memlab.tasks import Task, bit_errors, bits_per_sequence, make_task, masked_bce
+
+CHECKPOINT_FORMAT = "memlab-checkpoint"
+CHECKPOINT_VERSION = 1
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+# --- progress bars --------------------------------------------------------------------------------
+
+
+class _TextLine(std_tqdm):
+    """A tqdm bar that draws nothing while running, then prints its final state as one line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(file=io.StringIO(), mininterval=float("inf"), dynamic_ncols=False)
+        super().__init__(*args, **kwargs)
+
+    def close(self) -> None:
+        line = None if self.disable else str(self)
+        super().close()  # disables the bar, so a second close prints nothing
+        if line is not None:
+            print(line, flush=True)
+
+
+def progress(iterable_or_total: Union[Iterable, int, None] = None, **kwargs: Any):
+    """A tqdm progress bar over an iterable, or with ``total`` steps when given an int.
+
+    The environment variable MEMLAB_PROGRESS chooses how it shows:
+    unset -> ``tqdm.auto`` (a widget in notebooks, a text bar in terminals);
+    ``text`` -> nothing while running, one final text line on stdout at close (for static pages);
+    ``off`` -> nothing at all.
+    """
+    mode = os.environ.get("MEMLAB_PROGRESS", "").strip().lower()
+    bar = _TextLine if mode == "text" else auto_tqdm
+    if mode == "off":
+        kwargs["disable"] = True
+    if isinstance(iterable_or_total, int):
+        return bar(total=iterable_or_total, **kwargs)
+    return bar(iterable_or_total, **kwargs)
+
+
+_progress = progress  # train() has an argument of the same name
+
+
+# --- training -------------------------------------------------------------------------------------
+
+
+@dataclass
+class History:
+    """Training curves, one entry per logged interval (means over the steps of that interval)."""
+
+    step: list = field(default_factory=list)  # last step of the interval
+    loss: list = field(default_factory=list)  # masked BCE, nats per counted bit
+    bit_errors: list = field(default_factory=list)  # wrong bits per sequence
+    bits_per_sequence: list = field(default_factory=list)  # cost per sequence, in bits
+    seconds: list = field(default_factory=list)  # wall time since training started
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global random number generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def _check_positive(name: str, value: Any, kind: type = int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (kind, int)) or value <= 0:
+        raise ValueError(f"{name} must be a positive {kind.__name__}, got {value!r}")
+
+
+def train(
+    model: nn.Module,
+    task: Task,
+    steps: int,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    clip: Optional[float] = 10.0,
+    seed: int = 0,
+    log_every: int = 50,
+    progress: bool = True,
+    compile: bool = False,
+    device: Union[str, torch.device, None] = None,
+    stop_at: Optional[float] = None,
+) -> History:
+    """Train ``model`` on fresh batches of ``task`` with Adam and the masked BCE loss.
+
+    seed: seeds the data stream only (a private torch.Generator). The model's initial weights
+    come from torch's global generator when it was built: call seed_everything(seed) before
+    building it for a reproducible run.
+    clip: the largest gradient norm (None: no clipping).
+    log_every: the history gets one entry every log_every steps (and one for a last, shorter
+    interval), each the mean over its steps.
+    stop_at: stop early once an interval's mean bit errors per sequence falls below this.
+    compile: use the model's compiled step (calls ``model.compile_step()`` once, in place).
+    device: move the model there first; batches always go to the model's device.
+    """
+    _check_positive("steps", steps)
+    _check_positive("batch_size", batch_size)
+    _check_positive("log_every", log_every)
+    _check_positive("lr", lr, float)
+    if clip is not None:
+        _check_positive("clip", clip, float)
+    if device is not None:
+        model.to(device)
+    device = _device_of(model)
+    if compile:
+        if not hasattr(model, "compile_step"):
+            raise ValueError(
+                f"compile=True needs a model with a compile_step() method; "
+                f"{type(model).__name__} has none"
+            )
+        model.compile_step()
+
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = History()
+    totals = torch.zeros(3, device=device)  # loss, bit errors, bits per sequence
+    count = 0
+    model.train()
+    start = time.perf_counter()
+    name = getattr(model, "kind", type(model).__name__)
+    with _progress(steps, desc=f"{name} on {task.name}", unit="step", disable=not progress) as bar:
+        for step in range(1, steps + 1):
+            inputs, targets, mask = task.batch(batch_size, generator, device)
+            logits = model(inputs)
+            loss = masked_bce(logits, targets, mask)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+
+            with torch.no_grad():
+                logits = logits.detach()
+                totals += torch.stack(
+                    [
+                        loss.detach(),
+                        bit_errors(logits, targets, mask).mean(),
+                        bits_per_sequence(logits, targets, mask).mean(),
+                    ]
+                )
+            count += 1
+            bar.update()
+            if step % log_every and step != steps:
+                continue
+            mean_loss, mean_errors, mean_bits = (totals / count).tolist()  # one sync per interval
+            history.step.append(step)
+            history.loss.append(mean_loss)
+            history.bit_errors.append(mean_errors)
+            history.bits_per_sequence.append(mean_bits)
+            history.seconds.append(time.perf_counter() - start)
+            bar.set_postfix(loss=f"{mean_loss:.4f}", bit_errors=f"{mean_errors:.2f}")
+            totals.zero_()
+            count = 0
+            if stop_at is not None and mean_errors < stop_at:
+                break
+    return history
+
+
+# --- evaluation -----------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def measure(model: nn.Module, task: Task, batch_size: int = 64, seed: int = 1234) -> dict:
+    """Mean bit errors and bits per sequence on one fresh batch of ``task``, drawn with ``seed``."""
+    _check_positive("batch_size", batch_size)
+    was_training = model.training
+    model.eval()
+    try:
+        inputs, targets, mask = task.batch(
+            batch_size, torch.Generator().manual_seed(seed), _device_of(model)
+        )
+        logits = model(inputs)
+    finally:
+        model.train(was_training)
+    return {
+        "bit_errors": bit_errors(logits, targets, mask).mean().item(),
+        "bits_per_sequence": bits_per_sequence(logits, targets, mask).mean().item(),
+    }
+
+
+def evaluate(
+    model: nn.Module,
+    task: Task,
+    lengths: Sequence[int] = (10, 20, 40),
+    batch_size: int = 64,
+    seed: int = 1234,
+) -> list:
+    """One row per length: the task at exactly that length, measured on a held-out batch.
+
+    -> [{"length": L, "bit_errors": mean per sequence, "bits_per_sequence": mean}, ...]
+    ``seed`` keeps each row reproducible on its own (and apart from the training stream).
+    """
+    if not lengths or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in lengths):
+        raise ValueError(
+            f"lengths must be a non-empty sequence of positive integers, got {lengths!r}"
+        )
+    rows = []
+    for length in lengths:
+        fixed = dataclasses.replace(task, min_length=length, max_length=length)
+        rows.append({"length": length, **measure(model, fixed, batch_size, seed)})
+    return rows
+
+
+def format_table(rows: Sequence[dict]) -> str:
+    """A plain-text table of dict rows (such as evaluate's), one column per key."""
+    if not rows:
+        return ""
+    keys = list(rows[0])
+    cells = [[key.replace("_", " ") for key in keys]]
+    cells += [
+        [f"{row[key]:.3f}" if isinstance(row[key], float) else str(row[key]) for key in keys]
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(keys))]
+    return "\n".join(
+        "  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in cells
+    )
+
+
+# --- checkpoints ----------------------------------------------------------------------------------
+
+
+class Checkpoint(NamedTuple):
+    model: nn.Module  # rebuilt, weights loaded, in eval mode, on map_location
+    task: Optional[Task]
+    history: Optional[History]
+    extra: dict
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _check_plain(value: Any, where: str) -> None:
+    """Refuse what torch.load(weights_only=True) would refuse to read back."""
+    if isinstance(value, (dict, list, tuple)):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            _check_plain(item, f"{where}[{key!r}]")
+    elif type(value) not in _PLAIN and not isinstance(value, torch.Tensor):
+        raise ValueError(
+            f"{where} must hold only str, int, float, bool, None, tensors, lists, tuples, dicts; "
+            f"got a {type(value).__name__}"
+        )
+
+
+def save_checkpoint(
+    path: PathLike,
+    model: nn.Module,
+    task: Optional[Task] = None,
+    history: Optional[History] = None,
+    extra: Optional[dict] = None,
+) -> None:
+    """Save a model (kind, config, weights), its task and history to ``path`` with torch.save.
+
+    Everything stored is a plain container, number, string or tensor, so load_checkpoint can
+    read it with ``torch.load(weights_only=True)``. ``extra``: plain values, e.g. the command
+    line and the seed.
+    """
+    if not hasattr(model, "kind") or not hasattr(model, "config"):
+        raise ValueError(
+            f"model must be a memlab model with .kind and .config, got {type(model).__name__}"
+        )
+    data = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "model": {"kind": model.kind, "config": dict(model.config)},
+        # clone, so no tensor drags a larger shared storage into the file
+        "state_dict": {
+            key: value.detach().cpu().clone() for key, value in model.state_dict().items()
+        },
+        "task": None if task is None else {"name": task.name, "params": dataclasses.asdict(task)},
+        "history": None if history is None else dataclasses.asdict(history),
+        "extra": dict(extra or {}),
+    }
+    _check_plain(data["model"]["config"], "model.config")
+    _check_plain(data["extra"], "extra")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save(data, partial)
+    partial.replace(path)
+
+
+def _reason(err: Exception) -> str:
+    """The informative line of a torch.load error, which can run to a page."""
+    text = str(err).split("WeightsUnpickler error:", 1)[-1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = lines[0].split(". Please")[0] if lines else ""
+    return f"{type(err).__name__}: {reason[:200]}" if reason else type(err).__name__
+
+
+def load_checkpoint(path: PathLike, map_location: Union[str, torch.device] = "cpu") -> Checkpoint:
+    """Rebuild the model, task and history saved by save_checkpoint.
+
+    Raises FileNotFoundError when ``path`` does not exist and ValueError when it is not a
+    readable memlab checkpoint of a known version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file at {path}")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises several kinds for corrupt or foreign files
+        raise ValueError(f"{path} is not a readable memlab checkpoint ({_reason(err)})") from err
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"{path} is not a memlab checkpoint: expected a dict with format {CHECKPOINT_FORMAT!r}"
+        )
+    if data.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(
+            f"{path} has checkpoint version {data.get('version')!r}; "
+            f"this memlab reads version {CHECKPOINT_VERSION}"
+        )
+    try:
+        spec = data["model"]
+        model = build_model(spec["kind"], **spec["config"])
+        model.load_state_dict(data["state_dict"])
+        task = (
+            make_task(data["task"]["name"], **data["task"]["params"]) if data.get("task") else None
+        )
+        history = History(**data["history"]) if data.get("history") else None
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(
+            f"{path} is a damaged memlab checkpoint: {type(err).__name__}: {err}"
+        ) from err
+    model.to(map_location).eval()
+    return Checkpoint(model, task, history, dict(data.get("extra") or {}))

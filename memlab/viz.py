@@ -1,0 +1,205 @@
+"""The pictures the chapters show: sequences, attention over time, memory, links, curves.
+
+Every function takes plain tensors (one sample, no batch axis unless stated),
+draws on a matplotlib Axes (a new figure when none is given) and returns it,
+so a chapter can combine them into its own figure. Time runs left to right and
+memory slots top to bottom in every heat map.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib import animation
+from torch import Tensor
+
+
+def _numpy(x):
+    if isinstance(x, Tensor):
+        return x.detach().float().cpu().numpy()
+    return x
+
+
+def _axes(ax, figsize=(6, 3)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def heatmap(values: Tensor, ax=None, title: str = "", xlabel: str = "time step",
+            ylabel: str = "", cmap: str = "viridis", vmin=None, vmax=None, colorbar: bool = True):
+    """Draw a 2-D tensor [rows, columns] as an image with labelled axes."""
+    ax = _axes(ax)
+    image = ax.imshow(_numpy(values), aspect="auto", interpolation="nearest", cmap=cmap,
+                      vmin=vmin, vmax=vmax, origin="upper")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
+    return ax
+
+
+def plot_sequence(values: Tensor, ax=None, title: str = "", ylabel: str = "channel", **kwargs):
+    """A sequence [T, channels] as a heat map: time left to right, channels top to bottom."""
+    return heatmap(torch.as_tensor(values).T, ax=ax, title=title, ylabel=ylabel,
+                   cmap=kwargs.pop("cmap", "gray_r"), vmin=kwargs.pop("vmin", 0),
+                   vmax=kwargs.pop("vmax", 1), **kwargs)
+
+
+def plot_weightings(weights: Tensor, ax=None, title: str = "", **kwargs):
+    """Attention over memory through time: weights [T, N] drawn as slots x time."""
+    return heatmap(torch.as_tensor(weights).T, ax=ax, title=title, ylabel="memory slot",
+                   vmin=kwargs.pop("vmin", 0), vmax=kwargs.pop("vmax", 1), **kwargs)
+
+
+def plot_memory(memory: Tensor, ax=None, title: str = "memory", **kwargs):
+    """Memory contents [N, W]: one row per slot."""
+    return heatmap(memory, ax=ax, title=title, xlabel="word dimension", ylabel="memory slot",
+                   cmap=kwargs.pop("cmap", "RdBu_r"), **kwargs)
+
+
+def plot_link(link: Tensor, ax=None, title: str = "temporal link L", **kwargs):
+    """Link matrix [N, N]: L[i, j] = how much slot i was written right after slot j."""
+    return heatmap(link, ax=ax, title=title, xlabel="from slot j (written before)",
+                   ylabel="to slot i (written after)", vmin=kwargs.pop("vmin", 0),
+                   vmax=kwargs.pop("vmax", 1), **kwargs)
+
+
+def plot_read_modes(read_modes: Tensor, ax=None, head: int = 0, title: str = ""):
+    """Read modes [T, R, 3] of one head as stacked areas: backward, content, forward."""
+    ax = _axes(ax)
+    modes = _numpy(read_modes)[:, head, :]
+    steps = range(modes.shape[0])
+    ax.stackplot(steps, modes.T, labels=["backward", "content", "forward"],
+                 colors=["#d95f02", "#7570b3", "#1b9e77"], alpha=0.85)
+    ax.set_xlim(0, modes.shape[0] - 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("time step")
+    ax.set_ylabel("read mode")
+    ax.set_title(title or f"read modes, head {head}")
+    ax.legend(loc="upper left", fontsize="small", framealpha=0.8)
+    return ax
+
+
+def plot_curves(curves: dict[str, tuple[Sequence, Sequence]], ax=None, title: str = "",
+                xlabel: str = "training step", ylabel: str = "bit errors per sequence",
+                logy: bool = False):
+    """Several learning curves: {label: (steps, values)}."""
+    ax = _axes(ax, figsize=(6, 3.5))
+    for label, (x, y) in curves.items():
+        ax.plot(list(x), list(y), label=label)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def plot_io(inputs: Tensor, targets: Tensor, outputs: Tensor | None = None, mask: Tensor | None = None,
+            title: str = ""):
+    """Input, target and (optionally) the model's output probabilities of one sample, stacked.
+
+    inputs: [T, input_size]; targets, outputs: [T, output_size]; mask: [T] shades the
+    steps that count. Returns the figure.
+    """
+    rows = 3 if outputs is not None else 2
+    fig, axes = plt.subplots(rows, 1, figsize=(7, 1.4 * rows + 1.2), sharex=True)
+    plot_sequence(inputs, ax=axes[0], title="input", colorbar=False)
+    plot_sequence(targets, ax=axes[1], title="target", colorbar=False)
+    if outputs is not None:
+        plot_sequence(outputs, ax=axes[2], title="output (probability)", colorbar=False)
+    if mask is not None:
+        steps = _numpy(mask).nonzero()[0]
+        if len(steps):
+            for ax in axes[1:]:
+                ax.axvspan(steps[0] - 0.5, steps[-1] + 0.5, color="tab:orange", alpha=0.12)
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ntm_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head: int = 0):
+    """Input, output, write and read attention of an NTM over time (one sample). Returns the figure.
+
+    inputs: [B, T, I]; outputs: [B, T, O] probabilities; trace: memlab.models.NTMTrace.
+    """
+    fig, axes = plt.subplots(2, 2, figsize=(10, 5.5), sharex=True)
+    plot_sequence(inputs[sample], ax=axes[0, 0], title="input", colorbar=False)
+    plot_sequence(outputs[sample], ax=axes[0, 1], title="output (probability)", colorbar=False)
+    plot_weightings(trace.write_weights[sample, :, head], ax=axes[1, 0], title="write weighting")
+    plot_weightings(trace.read_weights[sample, :, head], ax=axes[1, 1], title="read weighting")
+    fig.tight_layout()
+    return fig
+
+
+def plot_dnc_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head: int = 0):
+    """A DNC's run on one sample: input, output, write and read weightings, read modes,
+    usage and the gates. Returns the figure.
+
+    inputs: [B, T, I]; outputs: [B, T, O] probabilities; trace: memlab.models.DNCTrace.
+    """
+    fig, axes = plt.subplots(3, 2, figsize=(11, 8), sharex=True)
+    plot_sequence(inputs[sample], ax=axes[0, 0], title="input", colorbar=False)
+    plot_sequence(outputs[sample], ax=axes[0, 1], title="output (probability)", colorbar=False)
+    plot_weightings(trace.write_weights[sample], ax=axes[1, 0], title="write weighting")
+    plot_weightings(trace.read_weights[sample, :, head], ax=axes[1, 1],
+                    title=f"read weighting, head {head}")
+    plot_weightings(trace.usage[sample], ax=axes[2, 0], title="usage")
+    ax = axes[2, 1]
+    steps = range(trace.write_gate.shape[1])
+    ax.plot(steps, _numpy(trace.write_gate[sample]), label="write gate $g^w$")
+    ax.plot(steps, _numpy(trace.allocation_gate[sample]), label="allocation gate $g^a$")
+    ax.plot(steps, _numpy(trace.free_gates[sample, :, head]), label=f"free gate $f^{head}$")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("time step")
+    ax.set_ylabel("gate value")
+    ax.set_title("gates")
+    ax.legend(fontsize="small", loc="center left")
+    fig.tight_layout()
+    return fig
+
+
+def animate_dnc(trace, sample: int = 0, head: int = 0, interval: int = 400):
+    """An animation of one DNC run: memory, usage, link matrix and weightings, step by step.
+
+    Returns a matplotlib FuncAnimation; in a notebook show it with
+    `IPython.display.HTML(animation.to_jshtml())`, which also plays in the static book.
+    """
+    memory, usage, link = _numpy(trace.memory[sample]), _numpy(trace.usage[sample]), _numpy(trace.link[sample])
+    write, read = _numpy(trace.write_weights[sample]), _numpy(trace.read_weights[sample, :, head])
+    steps, slots = usage.shape
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 1.6, 3]})
+    limit = max(abs(memory).max(), 1e-6)
+    mem_image = axes[0].imshow(memory[0], aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axes[0].set(title="memory M", xlabel="word dimension", ylabel="memory slot")
+    bars = axes[1].barh(range(slots), usage[0], color="tab:gray", label="usage")
+    write_dots, = axes[1].plot(write[0], range(slots), "o", color="tab:red", label="write w")
+    read_dots, = axes[1].plot(read[0], range(slots), "s", color="tab:blue", label="read w")
+    axes[1].set(xlim=(0, 1.05), ylim=(slots - 0.5, -0.5), title="usage & weightings", xlabel="value")
+    axes[1].legend(fontsize="x-small", loc="lower right")
+    link_image = axes[2].imshow(link[0], aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    axes[2].set(title="link L", xlabel="from slot j", ylabel="to slot i")
+    title = fig.suptitle("")
+    fig.tight_layout()
+
+    def draw(t):
+        mem_image.set_data(memory[t])
+        for bar, value in zip(bars, usage[t]):
+            bar.set_width(value)
+        write_dots.set_xdata(write[t])
+        read_dots.set_xdata(read[t])
+        link_image.set_data(link[t])
+        title.set_text(f"step {t}")
+        return [mem_image, write_dots, read_dots, link_image, title, *bars]
+
+    anim = animation.FuncAnimation(fig, draw, frames=steps, interval=interval, blit=False)
+    plt.close(fig)
+    return anim

@@ -1,0 +1,255 @@
+"""Tests of memlab.tasks: batch layouts, masks, seeding, validation and metrics."""
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from memlab.tasks import (
+    TASKS,
+    AssociativeRecallTask,
+    Batch,
+    CopyTask,
+    RepeatCopyTask,
+    SortTask,
+    bit_errors,
+    bits_per_sequence,
+    make_task,
+    masked_bce,
+)
+
+
+def seeded(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def output_steps(mask_row):
+    """Indices of the steps where one sample's mask is on."""
+    return mask_row.nonzero().flatten().tolist()
+
+
+def channel_steps(inputs_row, channel):
+    return inputs_row[:, channel].nonzero().flatten().tolist()
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_shapes_and_padding(name):
+    task = make_task(name)
+    batch = task.batch(16, seeded())
+    assert isinstance(batch, Batch)
+    B, T, _ = batch.inputs.shape
+    assert B == 16
+    assert batch.inputs.shape[-1] == task.input_size
+    assert batch.targets.shape == (B, T, task.output_size)
+    assert batch.mask.shape == (B, T)
+    assert batch.mask.dtype == batch.inputs.dtype == batch.targets.dtype == torch.float32
+    assert set(batch.mask.unique().tolist()) <= {0.0, 1.0}
+    assert (batch.targets[batch.mask == 0] == 0).all()
+    # the output phase is input-free, and at least one sample fills the whole time axis
+    assert (batch.inputs[batch.mask == 1] == 0).all()
+    assert batch.mask[:, -1].any()
+
+
+def test_copy_layout_per_sample():
+    task = CopyTask(width=5, min_length=1, max_length=7)
+    batch = task.batch(64, seeded(1))
+    W = task.width
+    lengths = set()
+    for inputs, targets, mask in zip(*batch):
+        (L,) = channel_steps(inputs, W)  # one delimiter step
+        lengths.add(L)
+        assert 1 <= L <= 7
+        assert output_steps(mask) == list(range(L + 1, 2 * L + 1))
+        assert torch.equal(targets[L + 1 : 2 * L + 1], inputs[:L, :W])
+        assert (inputs[L + 1 :] == 0).all()
+    assert batch.inputs.shape[1] == 2 * max(lengths) + 1
+    assert len(lengths) > 1  # lengths vary within a batch
+
+
+def test_repeat_copy_layout_per_sample():
+    task = RepeatCopyTask(width=3, min_length=1, max_length=4, min_repeats=1, max_repeats=5)
+    batch = task.batch(64, seeded(2))
+    W = task.width
+    seen_repeats = set()
+    for inputs, targets, mask in zip(*batch):
+        (L,) = channel_steps(inputs, W)
+        (count_step,) = channel_steps(inputs, W + 1)
+        assert count_step == L
+        repeats = round(inputs[L, W + 1].item() * task.max_repeats)
+        seen_repeats.add(repeats)
+        assert 1 <= repeats <= 5
+        end = L + 1 + repeats * L
+        assert output_steps(mask) == list(range(L + 1, end + 1))
+        assert torch.equal(targets[L + 1 : end, :W], inputs[:L, :W].repeat(repeats, 1))
+        assert (targets[L + 1 : end, W] == 0).all()
+        assert targets[end, W] == 1 and (targets[end, :W] == 0).all()
+    assert len(seen_repeats) > 1
+
+
+def test_associative_recall_layout_per_sample():
+    task = AssociativeRecallTask(width=4, item_length=2, min_items=2, max_items=5)
+    batch = task.batch(64, seeded(3))
+    W, K = task.width, task.item_length
+    for inputs, targets, mask in zip(*batch):
+        starts = channel_steps(inputs, W)
+        n = len(starts)
+        assert 2 <= n <= 5 and starts == [i * (K + 1) for i in range(n)]
+        items = [inputs[s + 1 : s + 1 + K, :W] for s in starts]
+        open_query, close_query = channel_steps(inputs, W + 1)
+        assert open_query == n * (K + 1) and close_query == open_query + K + 1
+        query = inputs[open_query + 1 : close_query, :W]
+        matches = [i for i, item in enumerate(items) if torch.equal(item, query)]
+        assert matches and matches[0] < n - 1  # never the last item
+        assert output_steps(mask) == list(range(close_query + 1, close_query + 1 + K))
+        assert torch.equal(targets[close_query + 1 : close_query + 1 + K], items[matches[0] + 1])
+
+
+def test_associative_recall_item_names():
+    task = AssociativeRecallTask(min_items=3, max_items=4)
+    assert (task.min_length, task.max_length, task.min_items, task.max_items) == (3, 4, 3, 4)
+    assert task == AssociativeRecallTask(min_length=3, max_length=4)
+    assert make_task("associative_recall", max_items=4, min_items=3) == task
+    longer = dataclasses.replace(task, min_length=9, max_length=9)
+    assert longer.max_items == 9 and longer.width == task.width
+
+
+def test_sort_layout_per_sample_and_token_zero_counts():
+    task = SortTask(vocab_size=5, min_length=1, max_length=6)
+    batch = task.batch(64, seeded(4))
+    V = task.vocab_size
+    zero_targets = 0
+    for inputs, targets, mask in zip(*batch):
+        (L,) = channel_steps(inputs, V)
+        assert (inputs[:L, :V].sum(-1) == 1).all()
+        tokens = inputs[:L, :V].argmax(-1)
+        assert output_steps(mask) == list(range(L + 1, 2 * L + 1))
+        out = targets[L + 1 : 2 * L + 1]
+        assert (out.sum(-1) == 1).all()  # a one-hot on every counted step
+        assert out.argmax(-1).tolist() == sorted(tokens.tolist())
+        zero_targets += int((out.argmax(-1) == 0).sum())
+    assert zero_targets > 0  # token 0 is a real, counted target
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_fixed_length_via_replace(name):
+    task = dataclasses.replace(make_task(name), min_length=7, max_length=7)
+    batch = task.batch(8, seeded())
+    per_sample = batch.mask.sum(1)
+    if name == "copy" or name == "sort":
+        assert (per_sample == 7).all()
+    elif name == "associative_recall":
+        assert batch.inputs[..., task.width].sum(1).eq(7).all()  # seven item delimiters
+    else:
+        assert batch.inputs[..., task.width].argmax(1).eq(7).all()  # delimiter after 7 steps
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_seeding(name):
+    task = make_task(name)
+    first, again, other = (
+        task.batch(8, seeded(5)),
+        task.batch(8, seeded(5)),
+        task.batch(8, seeded(6)),
+    )
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not all(a.shape == b.shape and torch.equal(a, b) for a, b in zip(first, other))
+    assert task.batch(2).inputs.shape[0] == 2  # the global generator when none is given
+
+
+@pytest.mark.parametrize(
+    "build, argument",
+    [
+        (lambda: CopyTask(width=0), "width"),
+        (lambda: CopyTask(min_length=0), "min_length"),
+        (lambda: CopyTask(min_length=5, max_length=3), "max_length"),
+        (lambda: CopyTask(max_length=2.5), "max_length"),
+        (lambda: RepeatCopyTask(min_repeats=0), "min_repeats"),
+        (lambda: RepeatCopyTask(min_repeats=4, max_repeats=2), "max_repeats"),
+        (lambda: AssociativeRecallTask(min_items=1), "min_length"),
+        (lambda: AssociativeRecallTask(item_length=0), "item_length"),
+        (lambda: AssociativeRecallTask(min_length=2, min_items=3), "min_items"),
+        (lambda: SortTask(vocab_size=1), "vocab_size"),
+        (lambda: make_task("reverse"), "name"),
+        (lambda: CopyTask().batch(0), "batch_size"),
+        (lambda: CopyTask().batch(True), "batch_size"),
+        (lambda: CopyTask().batch(4, generator=0), "generator"),
+        (lambda: dataclasses.replace(SortTask(), max_length=0), "max_length"),
+    ],
+)
+def test_validation(build, argument):
+    with pytest.raises(ValueError, match=argument):
+        build()
+
+
+def test_device_argument_on_cpu():
+    task = CopyTask(width=3, max_length=4)
+    for device in ("cpu", torch.device("cpu")):
+        batch = task.batch(4, seeded(), device=device)
+        assert all(t.device.type == "cpu" for t in batch)
+    assert all(torch.equal(a, b) for a, b in zip(task.batch(4, seeded()).to("cpu"), batch))
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+# one sequence, three steps, two bits; the prediction is logit > 0
+LOGITS = torch.tensor([[[2.0, -1.0], [3.0, 0.5], [-2.0, -2.0]]])
+TARGETS = torch.tensor([[[1.0, 1.0], [0.0, 1.0], [1.0, 1.0]]])
+MASK = torch.tensor([[1.0, 1.0, 0.0]])
+
+
+def test_bit_errors_by_hand():
+    assert bit_errors(LOGITS, TARGETS, MASK).tolist() == [2.0]  # one wrong bit on each counted step
+    assert bit_errors(LOGITS, TARGETS, torch.tensor([[0.0, 1.0, 1.0]])).tolist() == [
+        3.0
+    ]  # off by one
+    assert bit_errors(LOGITS, TARGETS, torch.zeros(1, 3)).tolist() == [0.0]
+    assert bit_errors(torch.zeros(1, 1, 2), torch.ones(1, 1, 2), torch.ones(1, 1)).tolist() == [
+        2.0
+    ]  # 0.5 is 0
+
+
+def test_bits_per_sequence_by_hand():
+    # p = sigmoid(logit); cost of a bit = -log2 p if the target is 1, -log2(1 - p) if 0
+    def bits(logit, target):
+        p = 1 / (1 + math.exp(-logit))
+        return -math.log2(p if target else 1 - p)
+
+    expected = bits(2.0, 1) + bits(-1.0, 1) + bits(3.0, 0) + bits(0.5, 1)
+    assert bits_per_sequence(LOGITS, TARGETS, MASK).item() == pytest.approx(expected, rel=1e-5)
+    # logits of 0 cost exactly one bit per counted bit; masked steps cost nothing
+    mask = torch.tensor([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    zeros = torch.zeros(2, 4, 3)
+    assert bits_per_sequence(zeros, torch.ones(2, 4, 3), mask).tolist() == pytest.approx([6.0, 3.0])
+    shifted = torch.tensor([[0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0]])
+    big = torch.full((2, 4, 3), 50.0)  # confidently 1: ~0 bits where the target is 1
+    targets = torch.ones(2, 4, 3)
+    targets[:, 2] = 0.0
+    assert bits_per_sequence(big, targets, mask).tolist() == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert (
+        bits_per_sequence(big, targets, shifted)[0].item() > 100
+    )  # the off-by-one mask counts step 2
+
+
+def test_masked_bce_is_nats_per_counted_bit():
+    mask = torch.tensor([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    targets = torch.randint(0, 2, (2, 4, 3), generator=seeded()).float()
+    assert masked_bce(torch.zeros(2, 4, 3), targets, mask).item() == pytest.approx(math.log(2))
+    logits = torch.randn(2, 4, 3, generator=seeded(1))
+    summed_nats = bits_per_sequence(logits, targets, mask).sum() * math.log(2)
+    assert masked_bce(logits, targets, mask).item() == pytest.approx(
+        summed_nats.item() / 9, rel=1e-5
+    )
+    logits.requires_grad_(True)
+    masked_bce(logits, targets, mask).backward()
+    assert (logits.grad[mask == 0] == 0).all()  # masked-out steps never train
+
+
+@pytest.mark.parametrize("metric", [bit_errors, bits_per_sequence, masked_bce])
+def test_metric_validation(metric):
+    with pytest.raises(ValueError, match="targets"):
+        metric(LOGITS, TARGETS[:, :2], MASK)
+    with pytest.raises(ValueError, match="mask"):
+        metric(LOGITS, TARGETS, MASK[:, :2])
+    with pytest.raises(ValueError, match="logits"):
+        metric(LOGITS[0], TARGETS[0], MASK[0])

@@ -1,0 +1,323 @@
+"""Tests of memlab.train and the command line: training, evaluation, checkpoints, progress."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+import memlab
+from memlab.__main__ import main
+from memlab.tasks import AssociativeRecallTask, CopyTask, SortTask
+from memlab.train import (
+    History,
+    evaluate,
+    format_table,
+    load_checkpoint,
+    measure,
+    progress,
+    save_checkpoint,
+    seed_everything,
+    train,
+)
+
+TINY = {
+    "dnc": dict(hidden_size=8, memory_size=4, word_size=4, read_heads=1),
+    "ntm": dict(hidden_size=8, memory_size=8, word_size=4),
+    "lstm": dict(hidden_size=8),
+}
+
+
+class StandIn(nn.Module):
+    """An LSTM and a linear read-out: the models' interface without kind, config, compile_step."""
+
+    def __init__(self, input_size, output_size, hidden_size=8):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
+        self.output = nn.Linear(hidden_size, output_size)
+
+    def forward(self, x):
+        return self.output(self.lstm(x)[0])
+
+
+@pytest.fixture(autouse=True)
+def quiet_single_thread(monkeypatch):
+    """No progress bars; one thread, the fastest for these small models on a busy machine."""
+    monkeypatch.setenv("MEMLAB_PROGRESS", "off")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_short_training_reduces_loss():
+    task = CopyTask(width=4, min_length=1, max_length=2)
+    seed_everything(0)
+    model = memlab.LSTMBaseline(task.input_size, task.output_size, hidden_size=32)
+    history = train(model, task, steps=200, batch_size=16, lr=1e-2, log_every=50)
+    assert history.loss[-1] < 0.5 * history.loss[0]
+    assert history.bit_errors[-1] < 0.5 * history.bit_errors[0]
+
+
+def test_history_lengths_and_stop_at():
+    task = CopyTask(width=3, max_length=3)
+    history = train(StandIn(4, 3), task, steps=25, batch_size=4, log_every=10)
+    assert history.step == [10, 20, 25]
+    for curve in (history.loss, history.bit_errors, history.bits_per_sequence, history.seconds):
+        assert len(curve) == len(history) == 3 and all(isinstance(v, float) for v in curve)
+    assert history.seconds == sorted(history.seconds)
+    stopped = train(StandIn(4, 3), task, steps=25, batch_size=4, log_every=5, stop_at=1e9)
+    assert stopped.step == [5]
+
+
+def test_training_is_seeded():
+    task = SortTask(vocab_size=4, max_length=3)
+    runs = []
+    for _ in range(2):
+        seed_everything(3)
+        runs.append(train(StandIn(5, 4), task, steps=6, batch_size=4, seed=3, log_every=3).loss)
+    assert runs[0] == runs[1]
+
+
+def test_train_arguments():
+    task, model = CopyTask(width=3), StandIn(4, 3)
+    with pytest.raises(ValueError, match="steps"):
+        train(model, task, steps=0)
+    with pytest.raises(ValueError, match="lr"):
+        train(model, task, steps=1, lr=-1.0)
+    with pytest.raises(ValueError, match="compile_step"):
+        train(model, task, steps=1, compile=True)
+    lstm = memlab.LSTMBaseline(4, 3, hidden_size=4)
+    assert len(train(lstm, task, steps=1, batch_size=2, compile=True, device="cpu")) == 1
+
+
+def test_evaluate_and_table():
+    task = AssociativeRecallTask(width=3, item_length=2)
+    model = memlab.LSTMBaseline(task.input_size, task.output_size, hidden_size=8)
+    rows = evaluate(model, task, lengths=(2, 5), batch_size=8)
+    assert [row["length"] for row in rows] == [2, 5]
+    assert rows[0] == {
+        "length": 2,
+        **measure(model, AssociativeRecallTask(3, 2, 2, 2), batch_size=8),
+    }
+    assert rows == evaluate(
+        model, task, lengths=(2, 5), batch_size=8
+    )  # held-out batches are seeded
+    assert model.training  # evaluation restores the mode
+    lines = format_table(rows).splitlines()
+    assert len(lines) == 3 and lines[0].split() == [
+        "length",
+        "bit",
+        "errors",
+        "bits",
+        "per",
+        "sequence",
+    ]
+    assert lines[2].split()[0] == "5"
+    with pytest.raises(ValueError, match="lengths"):
+        evaluate(model, task, lengths=())
+
+
+@pytest.mark.parametrize("kind", sorted(TINY))
+def test_checkpoint_round_trip(tmp_path, kind):
+    task = CopyTask(width=4, max_length=3)
+    model = memlab.build_model(
+        kind, input_size=task.input_size, output_size=task.output_size, **TINY[kind]
+    )
+    history = train(model, task, steps=2, batch_size=2, log_every=1)
+    path = tmp_path / "sub" / f"{kind}.pt"
+    save_checkpoint(
+        path, model, task, history, extra={"command": "python -m memlab train", "seed": 0}
+    )
+    assert path.stat().st_size < 2_000_000
+
+    loaded = load_checkpoint(path)
+    assert type(loaded.model) is type(model) and loaded.model.config == model.config
+    assert loaded.task == task and loaded.history == history
+    assert loaded.extra == {"command": "python -m memlab train", "seed": 0}
+    x = task.batch(3, torch.Generator().manual_seed(0)).inputs
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(loaded.model(x), model(x))
+
+
+def test_checkpoint_without_task_or_history(tmp_path):
+    model = memlab.LSTMBaseline(3, 2, hidden_size=4)
+    save_checkpoint(tmp_path / "bare.pt", model)
+    loaded = load_checkpoint(tmp_path / "bare.pt")
+    assert loaded.task is None and loaded.history is None and loaded.extra == {}
+
+
+def test_save_checkpoint_refuses_what_cannot_load(tmp_path):
+    with pytest.raises(ValueError, match="memlab model"):
+        save_checkpoint(tmp_path / "x.pt", StandIn(3, 2))
+    with pytest.raises(ValueError, match=r"extra\['when'\]"):
+        save_checkpoint(
+            tmp_path / "x.pt", memlab.LSTMBaseline(3, 2, hidden_size=4), extra={"when": object()}
+        )
+    assert not (tmp_path / "x.pt").exists()
+
+
+def _good_checkpoint(path):
+    model = memlab.LSTMBaseline(3, 2, hidden_size=4)
+    save_checkpoint(path, model, CopyTask(width=2))
+    return torch.load(path, weights_only=True)
+
+
+def test_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+    (tmp_path / "random.pt").write_bytes(os.urandom(2048))
+    with pytest.raises(ValueError, match=r"random\.pt is not a readable memlab checkpoint"):
+        load_checkpoint(tmp_path / "random.pt")
+
+    data = _good_checkpoint(tmp_path / "good.pt")
+    blob = (tmp_path / "good.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ValueError, match=r"cut\.pt is not a readable memlab checkpoint"):
+        load_checkpoint(tmp_path / "cut.pt")
+
+    torch.save({"state_dict": data["state_dict"]}, tmp_path / "weights.pt")
+    with pytest.raises(ValueError, match=r"weights\.pt is not a memlab checkpoint"):
+        load_checkpoint(tmp_path / "weights.pt")
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    with pytest.raises(ValueError, match=r"list\.pt is not a memlab checkpoint"):
+        load_checkpoint(tmp_path / "list.pt")
+    torch.save({**data, "version": 99}, tmp_path / "future.pt")
+    with pytest.raises(ValueError, match="version 99"):
+        load_checkpoint(tmp_path / "future.pt")
+    torch.save({**data, "state_dict": {}}, tmp_path / "empty.pt")
+    with pytest.raises(ValueError, match=r"empty\.pt is a damaged memlab checkpoint"):
+        load_checkpoint(tmp_path / "empty.pt")
+    torch.save({**data, "extra": {"when": torch.nn.Linear(1, 1)}}, tmp_path / "pickled.pt")
+    with pytest.raises(ValueError, match=r"pickled\.pt is not a readable memlab checkpoint"):
+        load_checkpoint(tmp_path / "pickled.pt")
+
+
+def test_progress_text_prints_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("MEMLAB_PROGRESS", "text")
+    with progress(10, desc="counting") as bar:
+        for _ in range(10):
+            bar.update()
+        bar.set_postfix(bit_errors="0.50")
+    assert sum(1 for _ in progress(range(5))) == 5
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert len(lines) == 2 and err == ""
+    assert (
+        lines[0].startswith("counting: 100%")
+        and "10/10" in lines[0]
+        and "bit_errors=0.50" in lines[0]
+    )
+    assert "\r" not in out and "5/5" in lines[1]
+
+    train(StandIn(4, 3), CopyTask(width=3, max_length=2), steps=4, batch_size=2, log_every=2)
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 1 and "4/4" in out and "bit_errors=" in out and err == ""
+    train(StandIn(4, 3), CopyTask(width=3, max_length=2), steps=2, batch_size=2, progress=False)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_progress_off_prints_nothing(capsys):
+    with progress(3) as bar:
+        bar.update(3)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_command_line_train_then_evaluate(tmp_path, capsys):
+    out = tmp_path / "dnc_copy.pt"
+    argv = [
+        "train",
+        "--model",
+        "dnc",
+        "--task",
+        "copy",
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--width",
+        "4",
+        "--max-length",
+        "3",
+        "--hidden-size",
+        "8",
+        "--memory-size",
+        "4",
+        "--word-size",
+        "4",
+        "--read-heads",
+        "1",
+        "--seed",
+        "7",
+        "--log-every",
+        "2",
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "final loss" in printed and "bit errors per sequence" in printed and str(out) in printed
+
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.extra["command"] == "python -m memlab " + " ".join(argv)
+    assert checkpoint.extra["seed"] == 7
+    assert checkpoint.model.config["memory_size"] == 4 and checkpoint.task == CopyTask(
+        width=4, max_length=3
+    )
+    assert checkpoint.history.step == [2, 3]
+
+    assert main(["evaluate", str(out), "--lengths", "2,4", "--batch-size", "8"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[-3].split()[0] == "length" and [line.split()[0] for line in table[-2:]] == [
+        "2",
+        "4",
+    ]
+
+
+def test_command_line_errors(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nothing.pt")]) == 2
+    assert "nothing.pt" in capsys.readouterr().err
+    assert main(["train", "--model", "lstm", "--task", "sort", "--width", "3"]) == 2
+    assert "--width does not apply to task sort" in capsys.readouterr().err
+    assert main(["train", "--model", "lstm", "--memory-size", "3"]) == 2
+    assert "--memory-size does not apply to model lstm" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate", "x.pt", "--lengths", "ten"])
+
+
+def test_python_dash_m_with_text_progress(tmp_path):
+    out = tmp_path / "lstm_sort.pt"
+    env = {**os.environ, "MEMLAB_PROGRESS": "text"}
+    command = [
+        sys.executable,
+        "-m",
+        "memlab",
+        "train",
+        "--model",
+        "lstm",
+        "--task",
+        "sort",
+        "--steps",
+        "5",
+        "--batch-size",
+        "4",
+        "--hidden-size",
+        "8",
+        "--max-length",
+        "3",
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    bar_lines = [line for line in result.stdout.splitlines() if "5/5" in line]
+    assert len(bar_lines) == 1 and "\r" not in result.stdout and result.stderr == ""
+    assert out.exists()
