@@ -30,14 +30,17 @@ def oneplus(x: Tensor) -> Tensor:
 
 
 def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
-    """Cosine similarity D(k, M[i]) of every key with every memory row.
+    """Cosine similarity D(k, M[i]) = k . M[i] / (|k| |M[i]|) of every key with every slot.
 
     memory: [B, N, W]; keys: [B, H, W] -> [B, H, N].
-    EPSILON in the norms keeps an all-zero row or key finite (similarity 0).
+    EPSILON is added to each norm, so an all-zero row or key has similarity 0.
+    The dot products come first and the norms divide the small [B, H, N] result,
+    so the memory is never rescaled as a whole.
     """
-    memory_norm = memory / (memory.norm(dim=-1, keepdim=True) + EPSILON)
-    keys_norm = keys / (keys.norm(dim=-1, keepdim=True) + EPSILON)
-    return torch.bmm(keys_norm, memory_norm.transpose(1, 2))
+    dot = torch.bmm(keys, memory.transpose(1, 2))
+    key_norm = keys.norm(dim=-1).add(EPSILON).unsqueeze(-1)       # [B, H, 1]
+    memory_norm = memory.norm(dim=-1).add(EPSILON).unsqueeze(-2)  # [B, 1, N]
+    return dot / (key_norm * memory_norm)
 
 
 def content_weights(memory: Tensor, keys: Tensor, strengths: Tensor) -> Tensor:
@@ -58,7 +61,8 @@ def write_memory(memory: Tensor, write_weights: Tensor, erase: Tensor,
     write_vector: [B, W] -> [B, N, W]. A new tensor: memory is never changed in place.
     """
     w = write_weights.unsqueeze(-1)
-    return memory * (1.0 - w * erase.unsqueeze(1)) + w * write_vector.unsqueeze(1)
+    keep = 1.0 - w * erase.unsqueeze(1)                              # E - w e^T
+    return torch.addcmul(w * write_vector.unsqueeze(1), memory, keep)  # w v^T + M o keep
 
 
 def read_memory(memory: Tensor, read_weights: Tensor) -> Tensor:
@@ -80,14 +84,6 @@ def interpolate(content: Tensor, previous: Tensor, gate: Tensor) -> Tensor:
     return g * content + (1.0 - g) * previous
 
 
-@lru_cache(maxsize=64)
-def _shift_index(memory_size: int, shift_width: int, device: torch.device) -> Tensor:
-    """index[s, i] = (i - offset_s) mod N with offsets -S//2 .. S//2: [S, N]."""
-    offsets = torch.arange(shift_width, device=device) - shift_width // 2
-    slots = torch.arange(memory_size, device=device)
-    return (slots.unsqueeze(0) - offsets.unsqueeze(1)) % memory_size
-
-
 def shift(weights: Tensor, shift: Tensor) -> Tensor:
     """Circular convolution w~(i) = sum_j w(j) s(i - j), indices mod N  (NTM eq. 8).
 
@@ -95,9 +91,10 @@ def shift(weights: Tensor, shift: Tensor) -> Tensor:
     offsets -S//2 .. S//2. Index S//2 keeps attention in place; index S//2 + 1
     moves it one slot forward (from slot j to slot j + 1). -> [B, H, N].
     """
-    index = _shift_index(weights.shape[-1], shift.shape[-1], weights.device)
-    shifted = weights[..., index]  # [B, H, S, N]: shifted[.., s, i] = w(i - offset_s)
-    return torch.einsum("bhs,bhsn->bhn", shift, shifted)
+    half = shift.shape[-1] // 2
+    # roll(w, k)[i] = w(i - k): the weighting moved k slots forward, weighted by s(k)
+    return sum(shift[..., k + half, None] * torch.roll(weights, k, dims=-1)
+               for k in range(-half, half + 1))
 
 
 def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:

@@ -110,6 +110,7 @@ def train(
     compile: bool = False,
     device: Union[str, torch.device, None] = None,
     stop_at: Optional[float] = None,
+    max_seconds: Optional[float] = None,
 ) -> History:
     """Train ``model`` on fresh batches of ``task`` with Adam and the masked BCE loss.
 
@@ -120,6 +121,7 @@ def train(
     log_every: the history gets one entry every log_every steps (and one for a last, shorter
     interval), each the mean over its steps.
     stop_at: stop early once an interval's mean bit errors per sequence falls below this.
+    max_seconds: stop early once this much wall time has passed (checked at each log interval).
     compile: use the model's compiled step (calls ``model.compile_step()`` once, in place).
     device: move the model there first; batches always go to the model's device.
     """
@@ -141,7 +143,9 @@ def train(
         model.compile_step()
 
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    # the fused Adam kernel (CPU and CUDA) updates all parameters in one call
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in model.parameters())
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
     history = History()
     totals = torch.zeros(3, device=device)  # loss, bit errors, bits per sequence
     count = 0
@@ -182,6 +186,8 @@ def train(
             totals.zero_()
             count = 0
             if stop_at is not None and mean_errors < stop_at:
+                break
+            if max_seconds is not None and history.seconds[-1] >= max_seconds:
                 break
     return history
 

@@ -1,0 +1,124 @@
+"""Milliseconds per training step (forward + backward + Adam) on one CPU thread.
+
+    python benchmarks/step_time.py             # everything (a few minutes)
+    python benchmarks/step_time.py --no-compile --no-learn
+
+Configurations (batch 32, sequence length 21, copy-sized input 9 and output 8):
+  (a) DNC hidden 64, N=16, W=16, R=4     (b) NTM hidden 100, N=128, W=20, one read and one write head
+memlab is timed beside benchmarks/naive.py (the same equations written naively),
+interleaved step by step in the same run so that machine noise hits both alike.
+Then, unless --no-learn: wall time for memlab's DNC, with memlab's training
+defaults, to reach <= 0.1 bit errors per sequence on copy (8-bit, lengths 1-10).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import memlab  # noqa: E402
+from memlab.tasks import CopyTask  # noqa: E402
+from memlab.train import measure, train  # noqa: E402
+from naive import NaiveDNC, NaiveNTM  # noqa: E402
+
+BATCH, LENGTH, INPUT, OUTPUT = 32, 21, 9, 8
+
+
+def make_step(model, fused: bool):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, **({"fused": True} if fused else {}))
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 2, (BATCH, LENGTH, INPUT), generator=generator).float()
+    y = torch.randint(0, 2, (BATCH, LENGTH, OUTPUT), generator=generator).float()
+
+    def step():
+        loss = F.binary_cross_entropy_with_logits(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def timed(step) -> float:
+    start = time.perf_counter()
+    step()
+    return (time.perf_counter() - start) * 1000
+
+
+def compare(name: str, variants: dict, repeats: int, warmup: int) -> dict:
+    for step in variants.values():
+        for _ in range(warmup):
+            step()
+    times = {label: [] for label in variants}
+    for _ in range(repeats):  # interleaved: each round times every variant once
+        for label, step in variants.items():
+            times[label].append(timed(step))
+    medians = {label: statistics.median(t) for label, t in times.items()}
+    base = medians["naive"]
+    print(f"\n{name}")
+    print(f"  {'implementation':<22}{'median ms/step':>16}{'speed-up vs naive':>20}")
+    for label, ms in medians.items():
+        print(f"  {label:<22}{ms:>16.1f}{base / ms:>19.2f}x")
+    return medians
+
+
+def compiled_step(model):
+    model.compile_step()
+    step = make_step(model, fused=True)
+    start = time.perf_counter()
+    step()  # the first call compiles forward and backward
+    return step, time.perf_counter() - start
+
+
+def learn_copy(seconds: float) -> None:
+    torch.manual_seed(0)
+    task = CopyTask(width=8, min_length=1, max_length=10)
+    model = memlab.DNC(task.input_size, task.output_size)
+    history = train(model, task, steps=100_000, stop_at=0.1, max_seconds=seconds, progress=False)
+    held_out = measure(model, task, batch_size=256, seed=4321)
+    print(f"\nDNC learning copy (8-bit, lengths 1-10) with memlab's training defaults, one thread:")
+    print(f"  steps {history.step[-1]}, wall {history.seconds[-1]:.1f} s, training bit errors/seq "
+          f"{history.bit_errors[-1]:.3f}, held-out bit errors/seq {held_out['bit_errors']:.3f} "
+          f"(target <= 0.1 within {seconds:.0f} s)")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile path")
+    parser.add_argument("--no-learn", action="store_true", help="skip the learning-speed run")
+    parser.add_argument("--learn-seconds", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, batch {BATCH}, length {LENGTH}")
+
+    for name, make_memlab, make_naive in [
+        ("(a) DNC hidden 64, N=16, W=16, R=4",
+         lambda: memlab.DNC(INPUT, OUTPUT, hidden_size=64, memory_size=16, word_size=16, read_heads=4),
+         lambda: NaiveDNC(INPUT, OUTPUT, hidden_size=64, memory_size=16, word_size=16, read_heads=4)),
+        ("(b) NTM hidden 100, N=128, W=20, 1 read + 1 write head",
+         lambda: memlab.NTM(INPUT, OUTPUT, hidden_size=100, memory_size=128, word_size=20),
+         lambda: NaiveNTM(INPUT, OUTPUT, hidden_size=100, memory_size=128, word_size=20)),
+    ]:
+        torch.manual_seed(0)
+        variants = {"naive": make_step(make_naive(), fused=False),
+                    "memlab eager": make_step(make_memlab(), fused=True)}
+        if not args.no_compile:
+            step, seconds = compiled_step(make_memlab())
+            print(f"\n{name}: torch.compile took {seconds:.1f} s (one-off)")
+            variants["memlab compiled"] = step
+        compare(name, variants, args.repeats, args.warmup)
+
+    if not args.no_learn:
+        learn_copy(args.learn_seconds)
+
+
+if __name__ == "__main__":
+    main()
