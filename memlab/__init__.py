@@ -5,10 +5,10 @@
     logits = model(x)                       # x: [batch, time, 9] -> [batch, time, 8]
     logits, trace = model(x, return_trace=True)
 """
-from . import addressing, controllers, dnc, models, ntm, tasks, train, viz
+from . import addressing, analysis, checks, controllers, dnc, models, ntm, tasks, train, viz
 from .models import DNC, NTM, LSTMBaseline, build_model
 
 __version__ = "0.1.0"
 
-__all__ = ["addressing", "controllers", "dnc", "ntm", "models", "tasks", "train", "viz", "DNC", "NTM", "LSTMBaseline",
+__all__ = ["addressing", "analysis", "checks", "controllers", "dnc", "ntm", "models", "tasks", "train", "viz", "DNC", "NTM", "LSTMBaseline",
            "build_model", "__version__"]

@@ -203,3 +203,25 @@ def animate_dnc(trace, sample: int = 0, head: int = 0, interval: int = 400):
     anim = animation.FuncAnimation(fig, draw, frames=steps, interval=interval, blit=False)
     plt.close(fig)
     return anim
+
+
+def plot_read_mode_usage(usage: Tensor, ax=None, title: str = "mean read mode"):
+    """Mean read mode per head as stacked horizontal bars: backward, content, forward.
+
+    usage: [R, 3], each row a distribution over the modes in the paper's order, e.g. from
+    memlab.analysis.read_mode_usage(trace.read_modes, mask).
+    """
+    values = _numpy(usage)
+    ax = _axes(ax, figsize=(5, 0.45 * values.shape[0] + 1.2))
+    left = values[:, 0] * 0
+    for k, (mode, color) in enumerate(zip(["backward", "content", "forward"],
+                                          ["#d95f02", "#7570b3", "#1b9e77"])):
+        ax.barh(range(values.shape[0]), values[:, k], left=left, color=color, label=mode)
+        left = left + values[:, k]
+    ax.set_xlim(0, 1)
+    ax.set_yticks(range(values.shape[0]))
+    ax.set_xlabel("mean read mode")
+    ax.set_ylabel("read head")
+    ax.set_title(title)
+    ax.legend(fontsize="small", loc="lower right", framealpha=0.8)
+    return ax

@@ -1,0 +1,83 @@
+"""Reading a trained DNC: summaries of its traces (chapter 7).
+
+The functions take the tensors of a trace (``model(x, return_trace=True)``) and
+reduce them to numbers a reader can compare::
+
+    read_mode_usage(trace.read_modes, batch.mask)  # [R, 3]: mean (backward, content, forward) per head
+    link_chain(trace.link[0, t], start, length)    # slots in the order they were written
+"""
+from __future__ import annotations
+
+import operator
+
+from torch import Tensor
+
+
+def _check_index(name: str, value, minimum: int, maximum: int | None = None) -> int:
+    """value as an int in [minimum, maximum), else ValueError naming the argument."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    if number < minimum or (maximum is not None and number >= maximum):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum - 1}]"
+        raise ValueError(f"{name} must be an integer {bound}, got {number}")
+    return number
+
+
+def read_mode_usage(read_modes: Tensor, mask: Tensor) -> Tensor:
+    """Mean read mode of each read head over the counted steps, all samples pooled.
+
+    read_modes: [B, T, R, 3], each [b, t, r] a distribution over the modes in the
+    paper's order (backward, content, forward); mask: [B, T], 1 on the steps to
+    count and 0 elsewhere (a task's ``Batch.mask`` counts the output phase; use
+    ``torch.ones(B, T)`` for every step) -> [R, 3]: row r is head r's mean
+    (backward, content, forward) weight, summing to 1.
+
+    Every counted step of every sample weighs the same, so a longer sequence
+    contributes more steps than a short one.
+    """
+    if not isinstance(read_modes, Tensor) or read_modes.dim() != 4 or read_modes.shape[-1] != 3:
+        shape = tuple(read_modes.shape) if isinstance(read_modes, Tensor) else type(read_modes).__name__
+        raise ValueError(f"read_modes must be a tensor of shape [B, T, R, 3], got {shape}")
+    B, T = read_modes.shape[:2]
+    if not isinstance(mask, Tensor) or tuple(mask.shape) != (B, T):
+        shape = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
+        raise ValueError(f"mask must be a tensor of shape [B, T] = {(B, T)}, got {shape}")
+    weights = mask.to(read_modes.dtype)
+    counted = weights.sum()
+    if counted <= 0:
+        raise ValueError("mask must select at least one step (it is all zeros)")
+    total = (read_modes * weights[:, :, None, None]).sum(dim=(0, 1))  # [R, 3]
+    return total / counted
+
+
+def link_chain(link: Tensor, start: int, length: int) -> list[int]:
+    """Follow the forward links of a temporal link matrix from slot ``start``.
+
+    link: [N, N], L[i, j] = how much slot i was written right after slot j (as
+    memlab.addressing.update_link defines it), so the slot written after slot j
+    is argmax_i L[i, j]; start: a slot in [0, N); length >= 1 -> a list of
+    ``length`` slot indices (plain ints) beginning with ``start``: for a memory
+    written in sequence, the order of the writes.
+
+    A column of zeros (a slot never followed by a write) leads to slot 0, the
+    first maximum, like torch.argmax.
+    """
+    if not isinstance(link, Tensor) or link.dim() != 2 or link.shape[0] != link.shape[1]:
+        shape = tuple(link.shape) if isinstance(link, Tensor) else type(link).__name__
+        raise ValueError(f"link must be a square tensor of shape [N, N], got {shape}")
+    N = link.shape[0]
+    current = _check_index("start", start, 0, N)
+    length = _check_index("length", length, 1)
+    successor = link.detach().argmax(dim=0).tolist()  # successor[j] = argmax_i L[i, j]
+    chain = [current]
+    for _ in range(length - 1):
+        current = successor[current]
+        chain.append(current)
+    return chain
+
+
+__all__ = ["read_mode_usage", "link_chain"]

@@ -1,0 +1,416 @@
+"""Course assignments from the chapters: student versions, layout checks and grading.
+
+An exercise in a chapter is a code cell holding a function whose body lies
+between two marker lines, followed by a code cell that checks it::
+
+    def my_shift(weights, shift):          # the exercise cell (tagged hide-input)
+        \"\"\"...\"\"\"
+        ### BEGIN SOLUTION
+        ...
+        ### END SOLUTION
+
+    checks.shift(my_shift)                 # the check cell right after it
+
+Command line::
+
+    python -m memlab.assign SRC OUT            # write student versions of SRC's notebooks to OUT
+    python -m memlab.assign check SRC          # verify the exercise layout of SRC's notebooks
+    python -m memlab.assign grade SUBMISSIONS  # run submitted notebooks, print a pass/fail table
+
+In a student version every solution region (markers included) becomes
+``raise NotImplementedError`` at the marker's indentation (or, outside a
+function, ``# YOUR CODE HERE`` and ``raise NotImplementedError()``), the
+exercise cells lose their ``hide-input`` tag, and every output is cleared.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import nbformat
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+HIDE_TAG = "hide-input"
+CHECK_CALL = re.compile(r"\bchecks\.([A-Za-z_]\w*)\s*\(")
+DEF_LINE = re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+
+PathLike = Union[str, Path]
+
+
+# --------------------------------------------------------------------------- finding exercises
+
+def _is_marker(line: str, marker: str) -> bool:
+    return line.strip().startswith(marker)
+
+
+def has_solution(cell) -> bool:
+    """Whether a cell is an exercise cell: a code cell with a solution marker."""
+    return cell.cell_type == "code" and any(
+        _is_marker(line, BEGIN) or _is_marker(line, END) for line in cell.source.splitlines())
+
+
+@dataclass
+class Exercise:
+    """One exercise of a notebook: the cell with the solution and the cell checking it."""
+
+    cell: int                     # index of the exercise cell
+    function: Optional[str]       # the function it defines, if any
+    check_cell: Optional[int]     # index of the next code cell
+    checks: list = field(default_factory=list)  # names called as checks.<name>(...) there
+
+    @property
+    def name(self) -> str:
+        """The exercise's name: its check, else its function, else its cell."""
+        if self.checks:
+            return self.checks[0]
+        return self.function or f"cell{self.cell}"
+
+
+def find_exercises(nb) -> list[Exercise]:
+    """The exercises of a notebook, in order."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if not has_solution(cell):
+            continue
+        match = DEF_LINE.search(cell.source)
+        check_cell = next((j for j in range(index + 1, len(nb.cells))
+                           if nb.cells[j].cell_type == "code"), None)
+        names = CHECK_CALL.findall(nb.cells[check_cell].source) if check_cell is not None else []
+        found.append(Exercise(index, match.group(1) if match else None, check_cell, names))
+    return found
+
+
+def find_check_cells(nb) -> list[tuple[int, list]]:
+    """(cell index, check names) for every code cell that calls checks.<name>(...).
+
+    This finds the exercises of a student's notebook, whose markers are gone.
+    """
+    return [(index, CHECK_CALL.findall(cell.source)) for index, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and CHECK_CALL.search(cell.source)]
+
+
+def chapter_id(path: PathLike) -> str:
+    """'01' for notebooks/01_tiny_ntm_lab.ipynb: the leading number, else the file's stem."""
+    stem = Path(path).stem
+    match = re.match(r"^(\d+)", stem)
+    return match.group(1) if match else re.sub(r"[^A-Za-z0-9_-]", "_", stem)
+
+
+def layout_problems(nb, known_checks: Optional[Sequence[str]] = None) -> list[str]:
+    """What is wrong with the exercises of a notebook, one line each (empty when all is well).
+
+    Each exercise cell must hold balanced marker lines, carry the hide-input tag and
+    be followed by a code cell that calls checks.<name>(...), with a known name.
+    """
+    if known_checks is None:
+        from . import checks
+        known_checks = checks.__all__
+    problems = []
+    for exercise in find_exercises(nb):
+        cell = nb.cells[exercise.cell]
+        where = f"cell {exercise.cell}"
+        try:
+            strip_solutions(cell.source)
+        except ValueError as error:
+            problems.append(f"{where}: {error}")
+        if HIDE_TAG not in cell.metadata.get("tags", []):
+            problems.append(f"{where}: the exercise cell is not tagged {HIDE_TAG!r}")
+        if exercise.check_cell is None:
+            problems.append(f"{where}: no code cell after the exercise to run its check")
+        elif not exercise.checks:
+            problems.append(f"{where}: the next code cell (cell {exercise.check_cell}) does not "
+                            f"call checks.<name>(...)")
+        else:
+            unknown = [n for n in exercise.checks if n not in known_checks]
+            if unknown:
+                problems.append(f"cell {exercise.check_cell}: unknown check(s) "
+                                f"{', '.join('checks.' + n for n in unknown)}")
+            if exercise.function and exercise.function not in nb.cells[exercise.check_cell].source:
+                problems.append(f"cell {exercise.check_cell}: the check does not receive "
+                                f"{exercise.function}, the function of cell {exercise.cell}")
+    return problems
+
+
+# --------------------------------------------------------------------------- student versions
+
+def _indent(line: str) -> str:
+    return line[:len(line) - len(line.lstrip())]
+
+
+def _inside_function(lines: Sequence[str], index: int, indent: str) -> bool:
+    """Whether line ``index`` (indented by ``indent``) lies in the body of a def."""
+    level = len(indent)
+    for line in reversed(lines[:index]):
+        stripped = line.strip()
+        if level == 0:
+            return False
+        if not stripped or stripped.startswith("#"):
+            continue
+        if len(_indent(line)) < level:
+            if re.match(r"(async\s+)?def\s", stripped):
+                return True
+            level = len(_indent(line))
+    return False
+
+
+def strip_solutions(source: str) -> str:
+    """The source with each solution region (markers included) replaced by a stub.
+
+    Inside a function the stub is ``raise NotImplementedError`` at the marker's
+    indentation; elsewhere it is ``# YOUR CODE HERE`` then ``raise NotImplementedError()``.
+    Raises ValueError on a marker without its partner or nested regions.
+    """
+    lines = source.split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        if _is_marker(line, END):
+            raise ValueError(f"line {i + 1}: {END!r} without a {BEGIN!r} before it")
+        if not _is_marker(line, BEGIN):
+            out.append(line)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and not _is_marker(lines[j], END):
+            if _is_marker(lines[j], BEGIN):
+                raise ValueError(f"line {j + 1}: a second {BEGIN!r} before the {END!r} "
+                                 f"of line {i + 1}")
+            j += 1
+        if j == len(lines):
+            raise ValueError(f"line {i + 1}: {BEGIN!r} without an {END!r} after it")
+        indent = _indent(line)
+        if _inside_function(lines, i, indent):
+            out.append(indent + "raise NotImplementedError")
+        else:
+            out += [indent + "# YOUR CODE HERE", indent + "raise NotImplementedError()"]
+        i = j + 1
+    return "\n".join(out)
+
+
+def student_notebook(nb):
+    """A student version of a notebook (a new notebook; ``nb`` is left as it is)."""
+    nb = copy.deepcopy(nb)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = []
+        cell.execution_count = None
+        if has_solution(cell):
+            try:
+                cell.source = strip_solutions(cell.source)
+            except ValueError as error:
+                raise ValueError(f"cell {index}: {error}") from None
+            tags = [t for t in cell.metadata.get("tags", []) if t != HIDE_TAG]
+            if tags:
+                cell.metadata["tags"] = tags
+            else:
+                cell.metadata.pop("tags", None)
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+def _notebooks(src: Path) -> list[Path]:
+    if src.is_file():
+        return [src]
+    return sorted(p for p in src.glob("*.ipynb") if not p.name.startswith("."))
+
+
+def make_student_versions(src: PathLike, out: PathLike) -> list[Path]:
+    """Write the student version of every notebook of ``src`` (a folder or one notebook) to ``out``.
+
+    Returns the paths written. ``out`` must not be the folder of the sources.
+    """
+    src, out = Path(src), Path(out)
+    if not src.exists():
+        raise ValueError(f"src must be a notebook or a folder of notebooks, {src} does not exist")
+    notebooks = _notebooks(src)
+    if not notebooks:
+        raise ValueError(f"src holds no notebook (*.ipynb): {src}")
+    if out.resolve() == (src if src.is_dir() else src.parent).resolve():
+        raise ValueError(f"out must differ from the folder of the sources ({out}): the student "
+                         f"versions would overwrite the solutions")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in notebooks:
+        nb = nbformat.read(str(path), as_version=4)
+        try:
+            student = student_notebook(nb)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+        target = out / path.name
+        nbformat.write(student, str(target))
+        written.append(target)
+    return written
+
+
+# --------------------------------------------------------------------------- grading
+
+@dataclass
+class Result:
+    """The outcome of one exercise of one submitted notebook."""
+
+    student: str
+    notebook: str
+    exercise: str     # "<chapter>-<check>", like the nbgrader grade_id
+    passed: bool
+    message: str = ""
+
+
+def _error_of(cell) -> Optional[str]:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+            return text.splitlines()[0] if text else text
+    return None
+
+
+def run_notebook(path: PathLike, cwd: Optional[PathLike] = None, timeout: int = 600,
+                 kernel_name: str = "python3"):
+    """Execute a notebook cell by cell, going on after errors; returns (notebook, failure).
+
+    failure is None, or a line saying why the run stopped early (a cell timeout or a
+    dead kernel); the cells that ran keep their outputs.
+    """
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
+                            resources={"metadata": {"path": str(cwd or Path(path).parent)}})
+    try:
+        client.execute()
+    except Exception as error:  # noqa: BLE001 - timeouts, dead kernels: report, do not crash
+        return nb, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    return nb, None
+
+
+def grade_notebook(path: PathLike, student: str, cwd: Optional[PathLike] = None,
+                   timeout: int = 600, kernel_name: str = "python3") -> list[Result]:
+    """Run one submitted notebook; one Result per check cell (passed: it ran without error).
+
+    The exercise of a check cell is named "<chapter>-<first check it calls>".
+    """
+    nb, failure = run_notebook(path, cwd=cwd, timeout=timeout, kernel_name=kernel_name)
+    chapter = chapter_id(path)
+    results = []
+    for index, names in find_check_cells(nb):
+        cell = nb.cells[index]
+        error = _error_of(cell)
+        if error is None and cell.get("execution_count") is None:
+            error = failure or "the check cell did not run"
+        results.append(Result(student, Path(path).stem, f"{chapter}-{names[0]}", error is None,
+                              error or ""))
+    return results
+
+
+def _submissions(root: Path) -> list[tuple[str, Path]]:
+    """(student, notebook) pairs: root/STUDENT/**/*.ipynb, or root/*.ipynb (student = file stem)."""
+    pairs = []
+    for path in sorted(root.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        relative = path.relative_to(root)
+        pairs.append((relative.parts[0] if len(relative.parts) > 1 else path.stem, path))
+    return pairs
+
+
+def grade(submissions: PathLike, cwd: Optional[PathLike] = None, timeout: int = 600,
+          kernel_name: str = "python3") -> list[Result]:
+    """Grade every notebook under ``submissions`` (see _submissions for the layout)."""
+    root = Path(submissions)
+    if not root.is_dir():
+        raise ValueError(f"submissions must be a folder, got {root}")
+    results = []
+    for student, path in _submissions(root):
+        results += grade_notebook(path, student, cwd=cwd, timeout=timeout, kernel_name=kernel_name)
+    return results
+
+
+def format_grades(results: Sequence[Result]) -> str:
+    """A plain-text table: one row per student, one column per exercise, and the score."""
+    students = list(dict.fromkeys(r.student for r in results))
+    exercises = list(dict.fromkeys(r.exercise for r in results))
+    cell = {(r.student, r.exercise): ("pass" if r.passed else "FAIL") for r in results}
+    header = ["student"] + exercises + ["score"]
+    rows = []
+    for student in students:
+        marks = [cell.get((student, e), "-") for e in exercises]
+        rows.append([student] + marks + [f"{marks.count('pass')}/{len(exercises)}"])
+    widths = [max(len(str(row[k])) for row in [header] + rows) for k in range(len(header))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip()
+             for row in [header] + rows]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- command line
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in ("student", "check", "grade") else "student"
+    if argv and argv[0] == command:
+        argv = argv[1:]
+    prog = "python -m memlab.assign"
+    if command == "student":
+        parser = argparse.ArgumentParser(prog=prog, description=(
+            "Write student versions of the notebooks in SRC to OUT: solution regions become "
+            "raise NotImplementedError, outputs are cleared. (Other commands: check, grade.)"))
+        parser.add_argument("src", help="a folder of notebooks (or one notebook)")
+        parser.add_argument("out", help="the folder to write the student versions to")
+        args = parser.parse_args(argv)
+        try:
+            written = make_student_versions(args.src, args.out)
+        except ValueError as error:
+            parser.error(str(error))
+        for path in written:
+            print(path)
+        return 0
+    if command == "check":
+        parser = argparse.ArgumentParser(prog=f"{prog} check", description=(
+            "Verify the exercise layout of the notebooks in SRC (markers, hide-input tag, "
+            "check cell); exit 1 on any problem."))
+        parser.add_argument("src", help="a folder of notebooks (or one notebook)")
+        args = parser.parse_args(argv)
+        bad = 0
+        for path in _notebooks(Path(args.src)):
+            nb = nbformat.read(str(path), as_version=4)
+            for problem in layout_problems(nb):
+                print(f"{path}: {problem}")
+                bad += 1
+            print(f"{path}: {len(find_exercises(nb))} exercise(s)")
+        return 1 if bad else 0
+    parser = argparse.ArgumentParser(prog=f"{prog} grade", description=(
+        "Run every submitted notebook (SUBMISSIONS/STUDENT/*.ipynb, or SUBMISSIONS/*.ipynb with "
+        "one notebook per student) and print which exercise checks pass."))
+    parser.add_argument("submissions", help="the folder of submitted notebooks")
+    parser.add_argument("--cwd", help="run the notebooks from this folder (default: each "
+                                      "notebook's own folder); use notebooks/ of the book so "
+                                      "that relative paths (checkpoints) resolve")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    parser.add_argument("--kernel", default="python3", help="the Jupyter kernel (default python3)")
+    parser.add_argument("--csv", help="also write student,notebook,exercise,passed,message rows here")
+    args = parser.parse_args(argv)
+    try:
+        results = grade(args.submissions, cwd=args.cwd, timeout=args.timeout, kernel_name=args.kernel)
+    except ValueError as error:
+        parser.error(str(error))
+    if not results:
+        print(f"no exercise found in the notebooks under {args.submissions}")
+        return 1
+    print(format_grades(results))
+    if args.csv:
+        import csv
+        with open(args.csv, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["student", "notebook", "exercise", "passed", "message"])
+            for r in results:
+                writer.writerow([r.student, r.notebook, r.exercise, int(r.passed), r.message])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""Student versions, exercise layout, nbgrader metadata and grading (memlab.assign).
+
+A synthetic notebook with two exercises is turned into a student version and run
+cell by cell; then the real chapters listed in _toc.yml are checked (their full
+student runs are marked slow).
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import re
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from book_support import ROOT, chapters
+from memlab import assign, checks
+
+# the checks each chapter uses (the exercise contract)
+CONTRACT = {
+    "01": {"shift", "sharpen"},
+    "02": {"content_weights", "update_usage", "allocation_weights", "update_link"},
+    "03": {"oneplus", "parse_interface"},
+    "04": {"write_weighting", "read_weighting"},
+    "05": {"copy_batch", "bit_errors"},
+    "06": {"bits_per_sequence", "masked_bce"},
+    "07": {"read_mode_usage", "link_chain"},
+}
+
+ONEPLUS = '''import torch.nn.functional as F
+
+
+def my_oneplus(x):
+    """1 + log(1 + e^x). x: any shape -> same shape."""
+    ### BEGIN SOLUTION
+    return 1 + F.softplus(x)
+    ### END SOLUTION'''
+
+USAGE = '''def my_update_usage(usage, write_weights, retention):
+    """usage, write_weights, retention: [B, N] -> [B, N]."""
+    if usage.dim() != 2:
+        raise ValueError("usage must be [B, N]")
+    ### BEGIN SOLUTION
+    kept = usage + write_weights - usage * write_weights
+    return kept * retention
+    ### END SOLUTION'''
+
+WRONG_USAGE = '''def my_update_usage(usage, write_weights, retention):
+    return usage + write_weights - usage * write_weights'''
+
+LATER = '''import torch
+from memlab import addressing as A
+assert A.oneplus(torch.zeros(1)).item() > 1
+print("later cells run")'''
+
+
+def exercise_cell(source, tags=("hide-input",)):
+    cell = new_code_cell(source)
+    cell.metadata["tags"] = list(tags)
+    cell.outputs = [new_output("stream", name="stdout", text="old output\n")]
+    cell.execution_count = 7
+    return cell
+
+
+def synthetic_notebook():
+    plain = new_code_cell("value = 3\nvalue")
+    plain.outputs = [new_output("execute_result", {"text/plain": "3"}, execution_count=4)]
+    plain.execution_count = 4
+    plain.metadata["tags"] = ["hide-input"]  # not an exercise: keeps its tag
+    nb = new_notebook(cells=[
+        new_markdown_cell("# A chapter\n\nSome text."),
+        new_code_cell("import torch\nfrom memlab import checks"),
+        new_markdown_cell("### Exercise 1.1: oneplus\n\nWrite `my_oneplus`."),
+        exercise_cell(ONEPLUS),
+        new_code_cell("checks.oneplus(my_oneplus)"),
+        plain,
+        new_markdown_cell("### Exercise 1.2: usage\n\n```python\n### BEGIN SOLUTION\n```"),
+        exercise_cell(USAGE, tags=("hide-input", "keep-me")),
+        new_code_cell("checks.update_usage(my_update_usage)"),
+        new_code_cell(LATER),
+        new_markdown_cell("## Wrap-up"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+EXERCISE_CELLS, CHECK_CELLS = (3, 7), (4, 8)
+
+
+def errors(nb):
+    """{cell index: exception name} for every code cell whose run raised."""
+    found = {}
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                found[index] = output["ename"]
+    return found
+
+
+def printed(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+
+
+@pytest.fixture(scope="module")
+def notebooks(tmp_path_factory):
+    """The synthetic notebook, its student version (written by make_student_versions), paths."""
+    folder = tmp_path_factory.mktemp("assign")
+    src, out = folder / "src", folder / "student"
+    src.mkdir()
+    nbformat.write(synthetic_notebook(), str(src / "01_synthetic.ipynb"))
+    written = assign.make_student_versions(src, out)
+    assert written == [out / "01_synthetic.ipynb"]
+    return src / "01_synthetic.ipynb", written[0]
+
+
+@pytest.fixture(scope="module")
+def executed(notebooks):
+    """(solution, student) notebooks, executed cell by cell with errors allowed."""
+    solution, failure = assign.run_notebook(notebooks[0], timeout=300)
+    assert failure is None
+    student, failure = assign.run_notebook(notebooks[1], timeout=300)
+    assert failure is None
+    return solution, student
+
+
+# --------------------------------------------------------------------------- strip_solutions
+
+def test_function_body_becomes_raise_at_marker_indentation():
+    assert assign.strip_solutions(ONEPLUS).endswith(
+        '    """1 + log(1 + e^x). x: any shape -> same shape."""\n    raise NotImplementedError')
+    stripped = assign.strip_solutions(USAGE)
+    assert stripped.splitlines()[-1] == "    raise NotImplementedError"
+    assert 'raise ValueError("usage must be [B, N]")' in stripped
+    assert "kept" not in stripped and "SOLUTION" not in stripped
+
+
+@pytest.mark.parametrize("source,expected", [
+    ("x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\nz = 3",
+     "x = 1\n# YOUR CODE HERE\nraise NotImplementedError()\nz = 3"),
+    ("for i in range(3):\n    ### BEGIN SOLUTION\n    total = i\n    ### END SOLUTION",
+     "for i in range(3):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
+    ("class A:\n    def f(self,\n          x):\n        ### BEGIN SOLUTION\n        return x\n"
+     "        ### END SOLUTION\n    g = 1",
+     "class A:\n    def f(self,\n          x):\n        raise NotImplementedError\n    g = 1"),
+    ("def f(x):\n    for i in x:\n        ### BEGIN SOLUTION\n        pass\n        ### END SOLUTION\n"
+     "    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
+     "def f(x):\n    for i in x:\n        raise NotImplementedError\n    raise NotImplementedError"),
+    ("async def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+     "async def f():\n    raise NotImplementedError"),
+])
+def test_strip_solutions_forms(source, expected):
+    assert assign.strip_solutions(source) == expected
+
+
+@pytest.mark.parametrize("source,needle", [
+    ("### BEGIN SOLUTION\nx = 1", "without an"),
+    ("x = 1\n### END SOLUTION", "without a"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "a second"),
+])
+def test_unbalanced_markers_are_errors(source, needle):
+    with pytest.raises(ValueError, match=needle):
+        assign.strip_solutions(source)
+
+
+# --------------------------------------------------------------------------- student versions
+
+def test_student_version_of_the_synthetic_notebook(notebooks):
+    source = nbformat.read(str(notebooks[0]), as_version=4)
+    student = nbformat.read(str(notebooks[1]), as_version=4)
+    assert len(student.cells) == len(source.cells)
+    for index, (before, after) in enumerate(zip(source.cells, student.cells)):
+        assert after.cell_type == before.cell_type
+        if after.cell_type == "code":
+            assert after.outputs == [] and after.execution_count is None
+        if index in EXERCISE_CELLS:
+            assert "BEGIN SOLUTION" not in after.source and "END SOLUTION" not in after.source
+            assert re.search(r"^    raise NotImplementedError$", after.source, re.MULTILINE)
+            assert "hide-input" not in after.metadata.get("tags", [])
+        else:
+            assert after.source == before.source, f"cell {index} changed"
+            assert after.metadata == before.metadata
+    assert student.cells[7].metadata["tags"] == ["keep-me"]
+    assert "tags" not in student.cells[3].metadata
+    assert student.cells[5].metadata["tags"] == ["hide-input"]
+    assert "### BEGIN SOLUTION" in student.cells[6].source  # markdown is left alone
+    assert nbformat.validate(student) is None
+
+
+def test_student_version_fails_only_at_the_exercises(executed):
+    _, student = executed
+    assert errors(student) == {4: "NotImplementedError", 8: "NotImplementedError"}
+    assert "later cells run" in printed(student.cells[9])
+
+
+def test_solution_version_runs_clean(executed):
+    solution, _ = executed
+    assert errors(solution) == {}
+    assert printed(solution.cells[4]).strip() == "oneplus: all 5 checks passed"
+    assert printed(solution.cells[8]).strip().startswith("update_usage: all ")
+
+
+def test_make_student_versions_refuses_to_overwrite_the_sources(notebooks):
+    with pytest.raises(ValueError, match="overwrite"):
+        assign.make_student_versions(notebooks[0].parent, notebooks[0].parent)
+    with pytest.raises(ValueError, match="does not exist"):
+        assign.make_student_versions(notebooks[0].parent / "nothing", notebooks[0].parent / "x")
+
+
+def test_command_line(notebooks, tmp_path, capsys):
+    assert assign.main([str(notebooks[0].parent), str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "01_synthetic.ipynb").exists()
+    assert assign.main(["check", str(notebooks[0].parent)]) == 0
+    assert "2 exercise(s)" in capsys.readouterr().out
+
+    broken = synthetic_notebook()
+    broken.cells[3].metadata["tags"] = []
+    broken.cells[8].source = "print(my_update_usage)"
+    nbformat.write(broken, str(tmp_path / "02_broken.ipynb"))
+    assert assign.main(["check", str(tmp_path / "02_broken.ipynb")]) == 1
+    out = capsys.readouterr().out
+    assert "not tagged 'hide-input'" in out and "does not call checks" in out
+
+
+def test_find_exercises(notebooks):
+    nb = nbformat.read(str(notebooks[0]), as_version=4)
+    found = assign.find_exercises(nb)
+    assert [(e.cell, e.function, e.check_cell, e.checks) for e in found] == [
+        (3, "my_oneplus", 4, ["oneplus"]), (7, "my_update_usage", 8, ["update_usage"])]
+    assert [e.name for e in found] == ["oneplus", "update_usage"]
+    assert assign.layout_problems(nb) == []
+    assert assign.chapter_id("notebooks/03_dnc_controller.ipynb") == "03"
+
+
+# --------------------------------------------------------------------------- grading
+
+def test_grade_table(notebooks, tmp_path, capsys):
+    # carol's answer to the first exercise is right, to the second wrong (no markers left)
+    wrong = assign.student_notebook(synthetic_notebook())
+    wrong.cells[3].source = ("import torch\n\ndef my_oneplus(x):\n"
+                             "    return 1 + torch.log1p(torch.exp(-x.abs())) + x.clamp_min(0)")
+    wrong.cells[7].source = WRONG_USAGE
+    submissions = tmp_path / "submitted"
+    (submissions / "carol").mkdir(parents=True)
+    nbformat.write(wrong, str(submissions / "carol" / "01_synthetic.ipynb"))
+
+    csv_path = tmp_path / "grades.csv"
+    assert assign.main(["grade", str(submissions), "--csv", str(csv_path), "--timeout", "300"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["student", "01-oneplus", "01-update_usage", "score"]
+    assert table[1].split() == ["carol", "pass", "FAIL", "1/2"]
+    rows = list(csv.reader(csv_path.open()))
+    assert rows[0] == ["student", "notebook", "exercise", "passed", "message"]
+    assert rows[-1][:4] == ["carol", "01_synthetic", "01-update_usage", "0"]
+    assert rows[-1][4].startswith("AssertionError: update_usage: usage ignores retention")
+
+
+def test_grading_a_student_version_and_a_solution(executed, notebooks, monkeypatch):
+    runs = {"bob": executed[1], "alice": executed[0]}
+    monkeypatch.setattr(assign, "run_notebook", lambda path, **kw: (runs[path.parent.name], None))
+    results = assign.grade_notebook(notebooks[1].parent / "bob" / "01_synthetic.ipynb", "bob")
+    results += assign.grade_notebook(notebooks[1].parent / "alice" / "01_synthetic.ipynb", "alice")
+    assert [(r.student, r.exercise, r.passed) for r in results] == [
+        ("bob", "01-oneplus", False), ("bob", "01-update_usage", False),
+        ("alice", "01-oneplus", True), ("alice", "01-update_usage", True)]
+    assert results[0].message == "NotImplementedError: "
+
+
+def test_format_grades_marks_missing_exercises():
+    results = [assign.Result("ann", "01_a", "01-shift", True),
+               assign.Result("bob", "01_a", "01-shift", False, "AssertionError"),
+               assign.Result("bob", "02_b", "02-update_link", True)]
+    lines = assign.format_grades(results).splitlines()
+    assert lines[1].split() == ["ann", "pass", "-", "1/2"]
+    assert lines[2].split() == ["bob", "FAIL", "pass", "1/2"]
+
+
+# --------------------------------------------------------------------------- nbgrader metadata
+
+def load_nbgrader_meta():
+    spec = importlib.util.spec_from_file_location("nbgrader_meta", ROOT / "scripts" / "nbgrader_meta.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ALLOWED_KEYS = {"schema_version", "grade", "locked", "solution", "task", "grade_id", "points",
+                "checksum", "cell_type"}
+
+
+def test_nbgrader_metadata(tmp_path, capsys):
+    meta = load_nbgrader_meta()
+    nb = synthetic_notebook()
+    nb.cells[5].metadata["nbgrader"] = {"solution": True, "grade": False, "locked": False,
+                                        "grade_id": "old", "schema_version": 3}
+    path = tmp_path / "04_synthetic.ipynb"
+    nbformat.write(nb, str(path))
+
+    assert meta.main(["--check", str(tmp_path)]) == 1
+    assert meta.main([str(tmp_path)]) == 0
+    written = path.read_bytes()
+    nb = nbformat.read(str(path), as_version=4)
+    assert nb.cells[3].metadata.nbgrader == {"solution": True, "grade": False, "locked": False,
+                                             "grade_id": "04-oneplus", "schema_version": 3}
+    assert nb.cells[4].metadata.nbgrader == {"solution": False, "grade": True, "locked": True,
+                                             "points": 1, "grade_id": "04-oneplus-check",
+                                             "schema_version": 3}
+    assert nb.cells[7].metadata.nbgrader["grade_id"] == "04-update_usage"
+    assert nb.cells[8].metadata.nbgrader["grade_id"] == "04-update_usage-check"
+    assert "nbgrader" not in nb.cells[5].metadata  # stale metadata removed
+    graded = [c.metadata.nbgrader for c in nb.cells if "nbgrader" in c.metadata]
+    assert len(graded) == 4
+    for data in graded:  # nbgrader's schema v3
+        assert set(data) <= ALLOWED_KEYS and re.fullmatch(r"[a-zA-Z0-9_\-]+", data["grade_id"])
+        assert ("points" in data) == data["grade"]
+    assert len({d["grade_id"] for d in graded}) == 4
+
+    capsys.readouterr()
+    assert meta.main([str(path)]) == 0 and capsys.readouterr().out == ""  # idempotent
+    assert path.read_bytes() == written
+    assert meta.main(["--check", str(path)]) == 0
+
+    student = assign.student_notebook(nb)
+    assert student.cells[3].metadata.nbgrader["solution"] is True  # carried to student versions
+
+
+# --------------------------------------------------------------------------- the real chapters
+
+CHAPTERS = chapters()
+WITH_EXERCISES = [p for p in CHAPTERS
+                  if assign.find_exercises(nbformat.read(str(p), as_version=4))]
+
+
+def test_contract_covers_every_check():
+    assert set().union(*CONTRACT.values()) == set(checks.__all__)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_exercise_layout(path):
+    nb = nbformat.read(str(path), as_version=4)
+    exercises = assign.find_exercises(nb)
+    if not exercises:
+        pytest.skip(f"{path.name} has no exercise yet")
+    assert assign.layout_problems(nb) == []
+    for exercise in exercises:
+        previous = nb.cells[exercise.cell - 1]
+        assert previous.cell_type == "markdown" and re.search(r"^###\s+Exercise", previous.source,
+                                                              re.MULTILINE), \
+            f"cell {exercise.cell}: the cell before an exercise must be its '### Exercise' text"
+    used = {name for e in exercises for name in e.checks}
+    expected = CONTRACT.get(assign.chapter_id(path))
+    if expected is not None:
+        assert used == expected, (
+            f"{path.name} uses checks {sorted(used)}, the contract says {sorted(expected)}")
+    student = assign.student_notebook(nb)
+    for exercise in exercises:
+        source = student.cells[exercise.cell].source
+        assert "SOLUTION" not in source and "raise NotImplementedError" in source
+
+
+def test_student_versions_of_the_chapters(tmp_path):
+    if not WITH_EXERCISES:
+        pytest.skip("no chapter has exercises yet")
+    written = assign.make_student_versions(ROOT / "notebooks", tmp_path)
+    assert {p.name for p in written} >= {p.name for p in WITH_EXERCISES}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", WITH_EXERCISES, ids=[p.stem for p in WITH_EXERCISES])
+def test_chapter_student_version_runs(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMLAB_PROGRESS", "text")
+    exercises = assign.find_exercises(nbformat.read(str(path), as_version=4))
+    written = assign.make_student_versions(path, tmp_path)
+    nb, failure = assign.run_notebook(written[0], cwd=path.parent, timeout=600)
+    assert failure is None, failure
+    allowed = {i for e in exercises for i in (e.cell, e.check_cell)}
+    found = errors(nb)
+    unexpected = {i: name for i, name in found.items()
+                  if i not in allowed or name != "NotImplementedError"}
+    assert not unexpected, (
+        f"{path.name}: the student version fails outside its exercises (cell: error): {unexpected}")
+    checked = {e.check_cell for e in exercises}
+    assert set(found) == checked, (
+        f"{path.name}: every check cell must stop at NotImplementedError; errors in cells "
+        f"{sorted(found)}, check cells {sorted(checked)}")
