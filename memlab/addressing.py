@@ -30,7 +30,7 @@ def oneplus(x: Tensor) -> Tensor:
 
 
 def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
-    """Cosine similarity D(k, M[i]) = k . M[i] / (|k| |M[i]|) of every key with every slot.
+    """Cosine similarity ``D(k, M[i]) = k . M[i] / (|k| |M[i]|)`` of every key with every slot.
 
     memory: [B, N, W]; keys: [B, H, W] -> [B, H, N].
     EPSILON is added to each norm, so an all-zero row or key has similarity 0.
