@@ -1,0 +1,156 @@
+"""The strict build of the book and the site it produces.
+
+The ``built_book`` fixture (tests/conftest.py) builds the book once per session
+with ``jupyter-book build . -W -n --keep-going --all`` into _build/html, every
+chapter executed; a warning, a broken reference or an exception in any cell
+fails the build and so every test here.
+"""
+
+import re
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+
+from book_support import EXECUTED_DIR, HTML_DIR, ROOT, chapter_html, chapters, parse_html, sync_badges
+
+pytestmark = pytest.mark.slow
+
+CHAPTERS = chapters()
+SKIP_SCHEMES = ("mailto:", "javascript:", "data:", "tel:")
+API_MODULES = re.findall(r"automodule::\s+(\S+)", (ROOT / "book" / "api.md").read_text())
+
+
+def html_pages():
+    """The site's pages (the theme's _static/ also holds Jinja macro files named *.html)."""
+    return sorted(p for p in HTML_DIR.rglob("*.html") if "_static" not in p.relative_to(HTML_DIR).parts)
+
+
+def test_index_and_pages(built_book):
+    assert (HTML_DIR / "index.html").is_file()
+    for entry in sync_badges.toc_entries(ROOT):
+        page = HTML_DIR / f"{entry}.html"
+        assert page.is_file(), f"no page for {entry}"
+    assert (HTML_DIR / "search.html").is_file()
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_page(built_book, notebook, settings):
+    page = chapter_html(notebook)
+    assert page.is_file(), f"no page for {notebook.name}"
+    html = page.read_text(encoding="utf-8")
+    # Launch on Colab, from the repository setting and the notebook's real path.
+    expected = settings.colab_link(f"notebooks/{notebook.name}")
+    assert expected == (
+        f"https://colab.research.google.com/github/{settings.org}/{settings.repo}"
+        f"/blob/{settings.branch}/notebooks/{notebook.name}"
+    )
+    colab_links = set(re.findall(r'href="(https://colab\.research\.google\.com/[^"]*)"', html))
+    assert colab_links == {expected}, f"{page.name}: Colab launch links {colab_links}, expected {expected}"
+    # Download as .ipynb.
+    assert f'href="../_sources/notebooks/{notebook.name}"' in html
+    assert (HTML_DIR / "_sources" / "notebooks" / notebook.name).is_file()
+    # The badge cell is left out of the page (the launch button replaces it) ...
+    assert "colab-badge.svg" not in html
+    # ... the install cell is shown.
+    assert "google.colab" in html
+    # Progress bars are plain text: no widget JSON in the page.
+    assert "application/vnd.jupyter.widget-view+json" not in html
+    assert "widget-view" not in html
+    assert "TqdmWarning" not in html, f"{page.name}: tqdm printed a warning into the page"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_executed_chapter_has_no_errors_or_widgets(built_book, notebook):
+    executed = EXECUTED_DIR / notebook.relative_to(ROOT)
+    nb = nbformat.read(str(executed), as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        tags = cell.get("metadata", {}).get("tags", [])
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                assert "raises-exception" in tags, f"{notebook.name} cell {index}: {output.ename}"
+            data = output.get("data", {})
+            assert "application/vnd.jupyter.widget-view+json" not in data, (
+                f"{notebook.name} cell {index}: widget output (is MEMLAB_PROGRESS=text set?)"
+            )
+
+
+def test_links_and_images_resolve(built_book):
+    """Every internal href/src points at a file of the site (and anchor); external URLs are well formed."""
+    broken = []
+    ids_cache = {}
+
+    def ids_of(path):
+        if path not in ids_cache:
+            ids_cache[path] = parse_html(path).ids
+        return ids_cache[path]
+
+    for page in html_pages():
+        parsed = parse_html(page)
+        ids_cache[page] = parsed.ids
+        for tag, attr, url in parsed.links:
+            where = f"{page.relative_to(HTML_DIR)} <{tag} {attr}={url!r}>"
+            if url.startswith(SKIP_SCHEMES):
+                continue
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https") or url.startswith("//"):
+                if not parts.netloc or re.search(r"\s", url) or "." not in parts.netloc:
+                    broken.append(f"{where}: malformed external URL")
+                continue
+            if parts.scheme:
+                broken.append(f"{where}: unexpected scheme")
+                continue
+            if url.startswith("/"):
+                broken.append(f"{where}: absolute path breaks when the site is not at the server root")
+                continue
+            target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{where}: no such file")
+            elif HTML_DIR.resolve() not in target.resolve().parents:
+                broken.append(f"{where}: points outside the site")
+            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in ids_of(target):
+                broken.append(f"{where}: no anchor #{parts.fragment}")
+    assert not broken, f"{len(broken)} broken link(s):\n" + "\n".join(broken[:50])
+
+
+def test_figures_are_published(built_book):
+    for notebook in CHAPTERS:
+        nb = nbformat.read(str(EXECUTED_DIR / notebook.relative_to(ROOT)), as_version=4)
+        figures = sum(
+            "image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+        )
+        images = [
+            url for tag, _, url in parse_html(chapter_html(notebook)).links if tag == "img" and "_images/" in url
+        ]
+        assert len(images) >= figures, f"{notebook.name}: {figures} figure(s) but {len(images)} image(s) in the page"
+
+
+def test_site_features(built_book, settings):
+    html = (HTML_DIR / "book" / "intro.html").read_text(encoding="utf-8")
+    assert "search-button" in html and (HTML_DIR / "searchindex.js").is_file()  # search
+    assert "theme-switch-button" in html  # light / dark mode
+    assert "mathjax" in html.lower() and "math notranslate" in html  # LaTeX via MathJax
+    assert "togglebutton.js" in html  # hide-input / dropdown cells
+    assert f'href="{settings.repo_url}"' in html  # repository button
+
+
+def test_bibliography(built_book):
+    references = (HTML_DIR / "book" / "references.html").read_text(encoding="utf-8")
+    bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    keys = re.findall(r"@\w+\{([^,]+),", bib)
+    assert len(keys) >= 10
+    assert references.count('role="doc-biblioentry"') == len(keys)
+    intro = (HTML_DIR / "book" / "intro.html").read_text(encoding="utf-8")
+    cited = set(re.findall(r'href="references\.html#([^"]+)"', intro))
+    assert len(cited) == len(keys), "intro.md should cite every reference"
+
+
+def test_api_reference(built_book):
+    api = (HTML_DIR / "book" / "api.html").read_text(encoding="utf-8")
+    assert API_MODULES, "book/api.md documents no module"
+    for module in API_MODULES:
+        assert f'id="module-{module}"' in api, f"{module} is missing from the API page"
