@@ -12,8 +12,6 @@ call them validate their inputs once, at the public boundary.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -153,12 +151,6 @@ def write_weighting(allocation: Tensor, content: Tensor, allocation_gate: Tensor
 
 # --------------------------------------------------------------------------- DNC temporal memory linkage
 
-@lru_cache(maxsize=64)
-def _off_diagonal(n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """[N, N] ones with a zero diagonal."""
-    return 1.0 - torch.eye(n, dtype=dtype, device=device)
-
-
 def update_link(link: Tensor, precedence: Tensor, write_weights: Tensor) -> Tensor:
     """Temporal link L_t[i,j] = (1 - w[i] - w[j]) L_{t-1}[i,j] + w[i] p_{t-1}[j], L_t[i,i] = 0.
 
@@ -168,7 +160,7 @@ def update_link(link: Tensor, precedence: Tensor, write_weights: Tensor) -> Tens
     w_i = write_weights.unsqueeze(-1)  # [B, N, 1]
     w_j = write_weights.unsqueeze(-2)  # [B, 1, N]
     new_link = (1.0 - w_i - w_j) * link + w_i * precedence.unsqueeze(-2)
-    return new_link * _off_diagonal(link.shape[-1], link.dtype, link.device)
+    return new_link - torch.diag_embed(new_link.diagonal(dim1=-2, dim2=-1))  # L_t[i, i] = 0
 
 
 def update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
