@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task", choices=sorted(TASKS), default="copy", help="default: %(default)s")
     run.add_argument("--steps", type=int, default=2000, help="default: %(default)s")
     run.add_argument("--batch-size", type=int, default=16, help="default: %(default)s")
-    run.add_argument("--lr", type=float, default=3e-3, help="Adam's step size (%(default)s)")
+    run.add_argument("--lr", type=float, default=1e-2, help="Adam's step size (%(default)s)")
     run.add_argument("--clip", type=float, default=10.0, help="largest gradient norm (%(default)s)")
     run.add_argument("--seed", type=int, default=0, help="of the weights and data (%(default)s)")
     run.add_argument("--log-every", type=int, default=50, help="history interval (%(default)s)")

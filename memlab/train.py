@@ -102,7 +102,7 @@ def train(
     task: Task,
     steps: int,
     batch_size: int = 16,
-    lr: float = 3e-3,
+    lr: float = 1e-2,
     clip: Optional[float] = 10.0,
     seed: int = 0,
     log_every: int = 50,

@@ -16,9 +16,9 @@ def test_readme_example_is_at_most_ten_lines_and_runs(capsys, monkeypatch):
     code = ten_line_example()
     lines = [line for line in code.splitlines() if line.strip()]
     assert len(lines) <= 10, f"the example has {len(lines)} lines"
-    assert "steps=2000" in code
+    assert "steps=1000" in code
     namespace: dict = {}
-    exec(compile(code.replace("steps=2000", "steps=3"), "README example", "exec"), namespace)
+    exec(compile(code.replace("steps=1000", "steps=3"), "README example", "exec"), namespace)
     out = capsys.readouterr().out
     assert "bit" in out.lower() and "14" in out
     assert namespace["logits"].shape[-1] == 8

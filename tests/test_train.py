@@ -321,3 +321,16 @@ def test_python_dash_m_with_text_progress(tmp_path):
     bar_lines = [line for line in result.stdout.splitlines() if "5/5" in line]
     assert len(bar_lines) == 1 and "\r" not in result.stdout and result.stderr == ""
     assert out.exists()
+
+
+@pytest.mark.slow
+def test_dnc_learns_copy_with_the_training_defaults():
+    """The default DNC and train()'s defaults learn 8-bit copy of lengths 1-10 in a few hundred
+    steps (benchmarks/step_time.py times the same run: about 20 s on one CPU thread)."""
+    seed_everything(0)
+    task = CopyTask(width=8, min_length=1, max_length=10)
+    model = memlab.DNC(task.input_size, task.output_size)
+    history = train(model, task, steps=800, stop_at=0.05, progress=False)
+    held_out = measure(model, task, batch_size=500, seed=4321)
+    assert held_out["bit_errors"] <= 0.1, (
+        f"{held_out['bit_errors']:.3f} held-out bit errors per sequence after {history.step[-1]} steps")
