@@ -146,6 +146,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     # torch.compile's own deprecation notices say nothing about the timings
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\._inductor")
+    warnings.filterwarnings("ignore", message="dynamo_pgo force disabled")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, batch {BATCH}, length {LENGTH}")
 
     for name, make_memlab, make_naive in [
