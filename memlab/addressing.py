@@ -101,8 +101,8 @@ def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
     weights: [B, H, N] >= 0; gamma: [B, H] >= 1 -> [B, H, N], summing to 1.
     Computed as softmax_i(gamma log w~(i)), the same ratio: the softmax subtracts
     the largest exponent, so a large gamma cannot underflow every w^gamma to zero,
-    and it costs fewer operations than powers and a sum. A zero weight stays zero:
-    its logarithm is clamped at that of the smallest positive normal number.
+    and it costs fewer operations than powers and a sum. The logarithm is clamped at
+    that of the smallest positive normal number, so a zero weight stays (numerically) zero.
     """
     tiny = torch.finfo(weights.dtype).tiny
     return torch.softmax(weights.clamp_min(tiny).log() * gamma.unsqueeze(-1), dim=-1)
