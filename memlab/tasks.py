@@ -8,6 +8,7 @@ count: a target of 0 is always a data value, never "no output yet".
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, Optional, Union
@@ -85,6 +86,10 @@ class _Task:
 
     def _generate(self, batch_size: int, generator, device) -> Batch:
         raise NotImplementedError
+
+    def at_length(self, length: int):
+        """The same task with every sample of exactly ``length`` (what ``evaluate`` varies)."""
+        return dataclasses.replace(self, min_length=length, max_length=length)
 
 
 @dataclass(frozen=True)
@@ -320,9 +325,198 @@ class SortTask(_Task):
         return Batch(inputs, targets, output.float())
 
 
-Task = Union[CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask]
+class Traversal(NamedTuple):
+    """One traversal query on one graph, as plain Python values (node ids and label ids).
 
-TASKS = {task.name: task for task in (CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask)}
+    edges: (source, label, destination) triples in the order they are presented;
+    start: the start node; labels: the edge label of each hop; answers: the node reached after
+    each hop (answers[i] is where label i leads from the node before it).
+    """
+
+    edges: tuple
+    start: int
+    labels: tuple
+    answers: tuple
+
+
+def follow(edges, start: int, labels) -> tuple:
+    """The nodes reached from ``start`` by following ``labels`` one hop each.
+
+    Raises ValueError when a node has no out-edge with the next label.
+    """
+    table = {(source, label): destination for source, label, destination in edges}
+    node, reached = start, []
+    for hop, label in enumerate(labels):
+        if (node, label) not in table:
+            raise ValueError(f"labels[{hop}] = {label}: node {node} has no out-edge with that label")
+        node = table[(node, label)]
+        reached.append(node)
+    return tuple(reached)
+
+
+@dataclass(frozen=True)
+class GraphTraversalTask(_Task):
+    """Graph traversal (DNC paper, Fig. 3): a random labelled graph, then a path to follow.
+
+    Each sample draws a directed graph of ``min_nodes``..``max_nodes`` nodes whose names are
+    distinct random ids in [0, num_ids), so nothing about a node can be learned in the weights.
+    Every node has ``min_degree``..``max_degree`` out-edges with distinct labels from
+    [0, num_labels), so a (node, label) pair leads to one node. A path of ``min_length``..
+    ``max_length`` hops through distinct nodes is planted in the graph, then:
+
+    description: one step per edge, in random order: source id | label | destination id (one-hot
+                 each), with the description flag;
+    query:       the start node (source channels), then the label of each hop, one per step,
+                 with the query flag;
+    answer:      one blank step per hop (no input, like the output phase of every task here); the
+                 target is the node reached after that hop, one-hot over the ids (mask 1 on these
+                 steps only).
+
+    inputs:  2 * num_ids + num_labels + 2 channels; targets: num_ids channels (one class per step).
+    ``categorical``: train with cross-entropy over the ids; a wrong answer counts 2 bit errors
+    (the decoded one-hot differs in two places).
+    """
+
+    num_ids: int = 16
+    num_labels: int = 4
+    min_nodes: int = 4
+    max_nodes: int = 6
+    min_degree: int = 1
+    max_degree: int = 2
+    min_length: int = 1
+    max_length: int = 1
+    name: ClassVar[str] = "traversal"
+    categorical: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _check_int("num_labels", self.num_labels, 1)
+        _check_range("min_nodes", self.min_nodes, "max_nodes", self.max_nodes, 2)
+        _check_int("num_ids", self.num_ids, 2)
+        if self.num_ids < self.max_nodes:
+            raise ValueError(
+                f"num_ids must be >= max_nodes ({self.max_nodes}): every node needs its own id, "
+                f"got {self.num_ids}"
+            )
+        _check_range("min_degree", self.min_degree, "max_degree", self.max_degree, 1)
+        if self.max_degree > self.num_labels:
+            raise ValueError(
+                f"max_degree must be <= num_labels ({self.num_labels}): the out-edges of a node "
+                f"have distinct labels, got {self.max_degree}"
+            )
+        _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
+        if self.min_nodes < self.max_length + 1:
+            raise ValueError(
+                f"min_nodes must be >= max_length + 1 = {self.max_length + 1}: a path of "
+                f"{self.max_length} hops visits that many distinct nodes, got {self.min_nodes}"
+            )
+
+    @property
+    def input_size(self) -> int:
+        return 2 * self.num_ids + self.num_labels + 2
+
+    @property
+    def output_size(self) -> int:
+        return self.num_ids
+
+    def channels(self) -> dict:
+        """Where each part of an input step lives: name -> slice of the input channels."""
+        I, L = self.num_ids, self.num_labels
+        return {
+            "source": slice(0, I),
+            "label": slice(I, I + L),
+            "destination": slice(I + L, 2 * I + L),
+            "describe": slice(2 * I + L, 2 * I + L + 1),
+            "query": slice(2 * I + L + 1, 2 * I + L + 2),
+        }
+
+    def at_length(self, length: int) -> "GraphTraversalTask":
+        """The task with paths of exactly ``length`` hops (graphs grown to fit when needed)."""
+        nodes = max(self.min_nodes, length + 1)
+        return dataclasses.replace(
+            self, min_length=length, max_length=length, min_nodes=nodes,
+            max_nodes=max(self.max_nodes, nodes), num_ids=max(self.num_ids, nodes),
+        )
+
+    def sample(self, generator: Optional[torch.Generator] = None) -> Traversal:
+        """One random graph and traversal query, as plain ids."""
+        def draw(low: int, high: int) -> int:
+            return int(torch.randint(low, high + 1, (1,), generator=generator))
+
+        def permutation(n: int) -> list:
+            return torch.randperm(n, generator=generator).tolist()
+
+        n = draw(self.min_nodes, self.max_nodes)
+        hops = draw(self.min_length, self.max_length)
+        names = permutation(self.num_ids)[:n]
+        path = permutation(n)[: hops + 1]  # distinct nodes, as indices into names
+        next_on_path = dict(zip(path[:-1], path[1:]))
+        edges, path_labels = [], {}
+        for node in range(n):
+            labels = permutation(self.num_labels)[: draw(self.min_degree, self.max_degree)]
+            for i, label in enumerate(labels):
+                if i == 0 and node in next_on_path:
+                    target = next_on_path[node]
+                    path_labels[node] = label
+                else:  # any other node
+                    target = (node + 1 + draw(0, n - 2)) % n
+                edges.append((names[node], label, names[target]))
+        edges = [edges[i] for i in permutation(len(edges))]
+        labels = tuple(path_labels[node] for node in path[:-1])
+        start = names[path[0]]
+        return Traversal(tuple(edges), start, labels, follow(edges, start, labels))
+
+    def encode(self, queries) -> Batch:
+        """The batch of the given Traversal queries (each checked against its own edges).
+
+        Sample b's description takes its first len(edges) steps, its query the next
+        1 + len(labels), its answers the len(labels) after; shorter samples are padded with zeros.
+        """
+        queries = list(queries)
+        if not queries:
+            raise ValueError("queries must hold at least one Traversal")
+        I, L = self.num_ids, self.num_labels
+        for b, query in enumerate(queries):
+            ids = [query.start] + [node for edge in query.edges for node in (edge[0], edge[2])]
+            if any(not 0 <= node < I for node in ids):
+                raise ValueError(f"queries[{b}]: node ids must be in [0, num_ids = {I})")
+            labels = list(query.labels) + [edge[1] for edge in query.edges]
+            if any(not 0 <= label < L for label in labels):
+                raise ValueError(f"queries[{b}]: labels must be in [0, num_labels = {L})")
+            if tuple(query.answers) != follow(query.edges, query.start, query.labels):
+                raise ValueError(f"queries[{b}]: answers do not follow from edges, start, labels")
+        T = max(len(q.edges) + 1 + 2 * len(q.labels) for q in queries)
+        c = self.channels()
+        inputs = torch.zeros(len(queries), T, self.input_size)
+        targets = torch.zeros(len(queries), T, I)
+        mask = torch.zeros(len(queries), T)
+        for b, query in enumerate(queries):
+            E, K = len(query.edges), len(query.labels)
+            for t, (source, label, destination) in enumerate(query.edges):
+                inputs[b, t, c["source"].start + source] = 1
+                inputs[b, t, c["label"].start + label] = 1
+                inputs[b, t, c["destination"].start + destination] = 1
+                inputs[b, t, c["describe"]] = 1
+            inputs[b, E, c["source"].start + query.start] = 1
+            for k, label in enumerate(query.labels):
+                inputs[b, E + 1 + k, c["label"].start + label] = 1
+            inputs[b, E : E + 1 + K, c["query"]] = 1
+            answer_steps = torch.arange(E + 1 + K, E + 1 + 2 * K)
+            targets[b, answer_steps, torch.tensor(query.answers)] = 1
+            mask[b, answer_steps] = 1
+        return Batch(inputs, targets, mask)
+
+    def _generate(self, batch_size: int, generator, device) -> Batch:
+        if generator is not None and generator.device.type != "cpu":
+            generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        return self.encode([self.sample(generator) for _ in range(batch_size)])
+
+
+Task = Union[CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, GraphTraversalTask]
+
+TASKS = {
+    task.name: task
+    for task in (CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, GraphTraversalTask)
+}
 
 
 def make_task(name: str, **kwargs: Any) -> Task:
@@ -349,13 +543,16 @@ def _check_metric_args(logits: Tensor, targets: Tensor, mask: Tensor) -> None:
         )
 
 
-def bit_errors(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+def bit_errors(logits: Tensor, targets: Tensor, mask: Tensor, one_hot: bool = False) -> Tensor:
     """Wrong bits per sequence, thresholding logits at 0 (probability 0.5), on masked steps only.
 
     logits, targets: [B, T, O]; mask: [B, T] -> [B] (float counts)
+    one_hot: decode each step as a one-hot of its largest logit instead (categorical tasks), so a
+    wrong answer counts 2 bits.
     """
     _check_metric_args(logits, targets, mask)
-    wrong = ((logits > 0).float() != targets).float()
+    decoded = decode_one_hot(logits) if one_hot else (logits > 0).float()
+    wrong = (decoded != targets).float()
     return (wrong.sum(-1) * mask).sum(-1)
 
 
@@ -385,3 +582,46 @@ def masked_bce(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
     _check_metric_args(logits, targets, mask)
     counted_bits = (mask.sum() * logits.shape[-1]).clamp_min(1.0)
     return _bce_per_step(logits, targets, mask).sum() / counted_bits
+
+
+# --- metrics of categorical tasks (one class per output step, e.g. graph traversal) -----------
+
+
+def decode_one_hot(logits: Tensor) -> Tensor:
+    """The decoded answer of each step: a one-hot of the largest logit. [B, T, O] -> [B, T, O]"""
+    return F.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
+
+
+def _right_answers(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """1.0 where the step counts and its largest logit is the target class. -> [B, T]"""
+    return (logits.argmax(-1) == targets.argmax(-1)).to(mask.dtype) * mask
+
+
+def masked_cross_entropy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Training loss of categorical tasks: cross-entropy in nats per counted answer. -> scalar
+
+    logits, targets: [B, T, O] (targets one-hot on counted steps); mask: [B, T]
+    """
+    _check_metric_args(logits, targets, mask)
+    per_step = -(targets * F.log_softmax(logits, dim=-1)).sum(-1) * mask
+    return per_step.sum() / mask.sum().clamp_min(1.0)
+
+
+def answer_bits(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Cross-entropy in bits summed over the counted answers of each sequence. -> [B]"""
+    _check_metric_args(logits, targets, mask)
+    per_step = -(targets * F.log_softmax(logits, dim=-1)).sum(-1) * mask
+    return per_step.sum(-1) / math.log(2)
+
+
+def answer_accuracy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Fraction of each sequence's counted answers (e.g. hops) that are right. -> [B]"""
+    _check_metric_args(logits, targets, mask)
+    return _right_answers(logits, targets, mask).sum(-1) / mask.sum(-1).clamp_min(1.0)
+
+
+def sequence_accuracy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """1.0 for a sequence whose counted answers are all right (e.g. a whole path), else 0. -> [B]"""
+    _check_metric_args(logits, targets, mask)
+    right = _right_answers(logits, targets, mask).sum(-1)
+    return (right == mask.sum(-1)).to(logits.dtype)

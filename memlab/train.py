@@ -17,8 +17,10 @@ from torch import nn
 from tqdm.auto import tqdm as auto_tqdm
 from tqdm.std import tqdm as std_tqdm
 
+from memlab.curriculum import Curriculum
 from memlab.models import build_model
-from memlab.tasks import Task, bit_errors, bits_per_sequence, make_task, masked_bce
+from memlab.tasks import Task, answer_accuracy, answer_bits, bit_errors, bits_per_sequence, make_task
+from memlab.tasks import masked_bce, masked_cross_entropy, sequence_accuracy
 
 CHECKPOINT_FORMAT = "memlab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -75,6 +77,8 @@ class History:
     bit_errors: list = field(default_factory=list)  # wrong bits per sequence
     bits_per_sequence: list = field(default_factory=list)  # cost per sequence, in bits
     seconds: list = field(default_factory=list)  # wall time since training started
+    level: list = field(default_factory=list)  # curriculum level of the interval (with a curriculum)
+    answer_accuracy: list = field(default_factory=list)  # right answers (categorical tasks)
 
     def __len__(self) -> int:
         return len(self.step)
@@ -111,8 +115,12 @@ def train(
     device: Union[str, torch.device, None] = None,
     stop_at: Optional[float] = None,
     max_seconds: Optional[float] = None,
+    curriculum: Optional[Curriculum] = None,
 ) -> History:
-    """Train ``model`` on fresh batches of ``task`` with Adam and the masked BCE loss.
+    """Train ``model`` on fresh batches of ``task`` with Adam and the task's loss.
+
+    The loss is the masked BCE (masked_bce), or for a categorical task (``task.categorical``, such
+    as graph traversal) the cross-entropy per counted answer (masked_cross_entropy).
 
     seed: seeds the data stream only (a private torch.Generator). The model's initial weights
     come from torch's global generator when it was built: call seed_everything(seed) before
@@ -120,7 +128,11 @@ def train(
     clip: the largest gradient norm (None: no clipping).
     log_every: the history gets one entry every log_every steps (and one for a last, shorter
     interval), each the mean over its steps.
-    stop_at: stop early once an interval's mean bit errors per sequence falls below this.
+    stop_at: stop early once an interval's mean bit errors per sequence falls below this (with a
+    curriculum: at its last level only).
+    curriculum: train on ``curriculum.task_at(task, level)``, starting at level 0 and moving up a
+    level once the interval's mean error passes the curriculum's threshold; the history records
+    the level of every interval (the last one is the task the model ended on).
     max_seconds: stop early once this much wall time has passed (checked at each log interval).
     compile: use the model's compiled step (calls ``model.compile_step()`` once, in place).
     device: move the model there first; batches always go to the model's device.
@@ -131,6 +143,10 @@ def train(
     _check_positive("lr", lr, float)
     if clip is not None:
         _check_positive("clip", clip, float)
+    if curriculum is not None:
+        if not isinstance(curriculum, Curriculum):
+            raise ValueError(f"curriculum must be a memlab Curriculum, got {type(curriculum).__name__}")
+        curriculum.check(task)
     if device is not None:
         model.to(device)
     device = _device_of(model)
@@ -147,16 +163,21 @@ def train(
     fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in model.parameters())
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
     history = History()
-    totals = torch.zeros(3, device=device)  # loss, bit errors, bits per sequence
+    categorical = getattr(task, "categorical", False)
+    loss_of = masked_cross_entropy if categorical else masked_bce
+    cost_of = answer_bits if categorical else bits_per_sequence
+    level, passed = 0, 0
+    current = task if curriculum is None else curriculum.task_at(task, 0)
+    totals = torch.zeros(4, device=device)  # loss, bit errors, bits per sequence, accuracy
     count = 0
     model.train()
     start = time.perf_counter()
     name = getattr(model, "kind", type(model).__name__)
     with _progress(steps, desc=f"{name} on {task.name}", unit="step", disable=not progress) as bar:
         for step in range(1, steps + 1):
-            inputs, targets, mask = task.batch(batch_size, generator, device)
+            inputs, targets, mask = current.batch(batch_size, generator, device)
             logits = model(inputs)
-            loss = masked_bce(logits, targets, mask)
+            loss = loss_of(logits, targets, mask)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if clip is not None:
@@ -168,25 +189,41 @@ def train(
                 totals += torch.stack(
                     [
                         loss.detach(),
-                        bit_errors(logits, targets, mask).mean(),
-                        bits_per_sequence(logits, targets, mask).mean(),
+                        bit_errors(logits, targets, mask, one_hot=categorical).mean(),
+                        cost_of(logits, targets, mask).mean(),
+                        answer_accuracy(logits, targets, mask).mean() if categorical
+                        else loss.new_zeros(()),
                     ]
                 )
             count += 1
             bar.update()
             if step % log_every and step != steps:
                 continue
-            mean_loss, mean_errors, mean_bits = (totals / count).tolist()  # one sync per interval
+            mean_loss, mean_errors, mean_bits, mean_accuracy = (totals / count).tolist()  # one sync
             history.step.append(step)
             history.loss.append(mean_loss)
             history.bit_errors.append(mean_errors)
             history.bits_per_sequence.append(mean_bits)
             history.seconds.append(time.perf_counter() - start)
-            bar.set_postfix(loss=f"{mean_loss:.4f}", bit_errors=f"{mean_errors:.2f}")
+            if categorical:
+                history.answer_accuracy.append(mean_accuracy)
+            postfix = dict(loss=f"{mean_loss:.4f}", bit_errors=f"{mean_errors:.2f}")
+            if curriculum is not None:
+                history.level.append(level)
+                postfix["level"] = level
+            bar.set_postfix(**postfix)
             totals.zero_()
             count = 0
-            if stop_at is not None and mean_errors < stop_at:
+            at_last_level = curriculum is None or level == len(curriculum) - 1
+            if stop_at is not None and mean_errors < stop_at and at_last_level:
                 break
+            if not at_last_level:
+                value = {"loss": mean_loss, "bit_errors": mean_errors,
+                         "bits_per_sequence": mean_bits}[curriculum.metric]
+                passed = passed + 1 if value < curriculum.threshold else 0
+                if passed >= curriculum.patience:
+                    level, passed = level + 1, 0
+                    current = curriculum.task_at(task, level)
             if max_seconds is not None and history.seconds[-1] >= max_seconds:
                 break
     return history
@@ -197,7 +234,12 @@ def train(
 
 @torch.no_grad()
 def measure(model: nn.Module, task: Task, batch_size: int = 64, seed: int = 1234) -> dict:
-    """Mean bit errors and bits per sequence on one fresh batch of ``task``, drawn with ``seed``."""
+    """Mean bit errors and bits per sequence on one fresh batch of ``task``, drawn with ``seed``.
+
+    For a categorical task (graph traversal) also the mean ``answer_accuracy`` (fraction of right
+    answers, e.g. hops) and ``sequence_accuracy`` (fraction of sequences, e.g. paths, all right);
+    bit errors then count the decoded one-hot answers and bits per sequence the cross-entropy.
+    """
     _check_positive("batch_size", batch_size)
     was_training = model.training
     model.eval()
@@ -208,6 +250,13 @@ def measure(model: nn.Module, task: Task, batch_size: int = 64, seed: int = 1234
         logits = model(inputs)
     finally:
         model.train(was_training)
+    if getattr(task, "categorical", False):
+        return {
+            "bit_errors": bit_errors(logits, targets, mask, one_hot=True).mean().item(),
+            "bits_per_sequence": answer_bits(logits, targets, mask).mean().item(),
+            "answer_accuracy": answer_accuracy(logits, targets, mask).mean().item(),
+            "sequence_accuracy": sequence_accuracy(logits, targets, mask).mean().item(),
+        }
     return {
         "bit_errors": bit_errors(logits, targets, mask).mean().item(),
         "bits_per_sequence": bits_per_sequence(logits, targets, mask).mean().item(),
@@ -232,7 +281,7 @@ def evaluate(
         )
     rows = []
     for length in lengths:
-        fixed = dataclasses.replace(task, min_length=length, max_length=length)
+        fixed = task.at_length(length)  # graph traversal also grows its graphs to fit
         rows.append({"length": length, **measure(model, fixed, batch_size, seed)})
     return rows
 

@@ -132,11 +132,12 @@ def test_sort_layout_per_sample_and_token_zero_counts():
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
-def test_fixed_length_via_replace(name):
-    task = dataclasses.replace(make_task(name), min_length=7, max_length=7)
+def test_fixed_length(name):
+    task = make_task(name).at_length(7)
+    assert task == dataclasses.replace(task, min_length=7, max_length=7)
     batch = task.batch(8, seeded())
     per_sample = batch.mask.sum(1)
-    if name == "copy" or name == "sort":
+    if name in ("copy", "sort", "traversal"):  # traversal: one answer per hop
         assert (per_sample == 7).all()
     elif name == "associative_recall":
         assert batch.inputs[..., task.width].sum(1).eq(7).all()  # seven item delimiters

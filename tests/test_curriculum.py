@@ -1,0 +1,141 @@
+"""Tests of memlab.curriculum and of train() with a curriculum."""
+
+import json
+
+import pytest
+import torch
+
+import memlab
+from memlab.__main__ import main
+from memlab.curriculum import Curriculum
+from memlab.tasks import CopyTask, GraphTraversalTask
+from memlab.train import load_checkpoint, seed_everything, train
+
+
+def test_levels_apply_to_the_task():
+    task = CopyTask(width=4, min_length=1, max_length=20)
+    curriculum = Curriculum.lengths((2, 5, 20), threshold=0.5)
+    assert len(curriculum) == 3
+    assert curriculum.task_at(task, 0) == CopyTask(width=4, min_length=1, max_length=2)
+    assert curriculum.task_at(task, 2).max_length == 20
+    with pytest.raises(ValueError, match="level"):
+        curriculum.task_at(task, 3)
+    assert Curriculum.from_dict(json.loads(json.dumps(curriculum.to_dict()))) == curriculum
+
+
+@pytest.mark.parametrize(
+    "args, argument",
+    [
+        (((), 0.5), "levels"),
+        (([{}], 0.5), "levels"),
+        (([{"max_length": 2}], 0), "threshold"),
+        (([{"max_length": 2}], 0.5, "accuracy"), "metric"),
+        (([{"max_length": 2}], 0.5, "loss", 0), "patience"),
+    ],
+)
+def test_bad_curricula(args, argument):
+    with pytest.raises(ValueError, match=argument):
+        Curriculum(*args)
+
+
+def test_a_level_that_does_not_fit_the_task_is_refused_before_training():
+    model = memlab.DNC(5, 4, hidden_size=8, memory_size=4, word_size=4, read_heads=1)
+    task = CopyTask(width=4)
+    with pytest.raises(ValueError, match=r"levels\[1\]"):
+        train(model, task, steps=2, curriculum=Curriculum(({"max_length": 2}, {"nodes": 3}), 1.0))
+    with pytest.raises(ValueError, match="max_length"):  # max_length < min_length
+        train(model, CopyTask(width=4, min_length=3),
+              steps=2, curriculum=Curriculum.lengths((2,), 1.0))
+    with pytest.raises(ValueError, match="curriculum"):
+        train(model, task, steps=2, curriculum=[{"max_length": 2}])
+
+
+class Recorder(torch.nn.Module):
+    """A stand-in model that outputs zeros and records the longest batch it was given."""
+
+    kind = "recorder"
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.zeros(output_size))
+        self.lengths = []
+
+    def forward(self, x):
+        self.lengths.append(x.shape[1])
+        return self.bias.expand(x.shape[0], x.shape[1], -1)
+
+
+def test_levels_rise_when_the_interval_error_is_below_threshold():
+    task = CopyTask(width=2, min_length=1, max_length=9)
+    model = Recorder(task.output_size)
+    # an untrained model errs on about half the bits: 1 bit per step on average; a threshold
+    # above every level's error climbs one level per interval, one below never climbs
+    climbing = train(model, task, steps=12, log_every=3, progress=False,
+                     curriculum=Curriculum.lengths((1, 3, 9), threshold=100.0))
+    assert climbing.level == [0, 1, 2, 2]
+    assert max(model.lengths[:3]) == 2 * 1 + 1  # level 0: length 1
+    assert max(model.lengths[3:6]) <= 2 * 3 + 1 and max(model.lengths[6:]) > 7
+    model.lengths.clear()
+    stuck = train(model, task, steps=6, log_every=3, progress=False,
+                  curriculum=Curriculum.lengths((1, 3, 9), threshold=1e-6))
+    assert stuck.level == [0, 0] and max(model.lengths) == 3
+    patient = train(model, task, steps=12, log_every=3, progress=False,
+                    curriculum=Curriculum.lengths((1, 3, 9), threshold=100.0, patience=2))
+    assert patient.level == [0, 0, 1, 1]
+
+
+def test_stop_at_waits_for_the_last_level():
+    task = CopyTask(width=2, min_length=1, max_length=4)
+    history = train(Recorder(2), task, steps=30, log_every=3, progress=False, stop_at=100.0,
+                    curriculum=Curriculum.lengths((1, 2, 4), threshold=100.0))
+    assert history.level == [0, 1, 2] and history.step[-1] == 9
+
+
+def test_no_curriculum_records_no_level():
+    history = train(Recorder(2), CopyTask(width=2, max_length=3), steps=4, log_every=2,
+                    progress=False)
+    assert history.level == [] and history.answer_accuracy == []
+
+
+def test_graph_task_trains_with_cross_entropy_and_records_accuracy():
+    seed_everything(0)
+    task = GraphTraversalTask(num_ids=8, num_labels=2, min_nodes=3, max_nodes=4, max_degree=2)
+    model = memlab.DNC(task.input_size, task.output_size, hidden_size=16, memory_size=8,
+                       word_size=8, read_heads=1)
+    history = train(model, task, steps=4, batch_size=4, log_every=2, progress=False,
+                    curriculum=Curriculum(({"max_nodes": 3}, {"max_nodes": 4}), threshold=50.0))
+    assert history.level == [0, 1]
+    assert all(0 <= a <= 1 for a in history.answer_accuracy) and len(history.answer_accuracy) == 2
+    assert history.loss[0] == pytest.approx(torch.log(torch.tensor(8.0)).item(), rel=0.2)
+
+
+def test_command_line_curriculum_round_trip(tmp_path, capsys):
+    out = tmp_path / "traversal.pt"
+    levels = '[{"max_nodes": 3, "min_nodes": 3}, {"max_nodes": 5}]'
+    code = main(["train", "--model", "dnc", "--task", "traversal", "--steps", "4",
+                 "--log-every", "2", "--batch-size", "2", "--hidden-size", "8", "--num-ids", "8",
+                 "--curriculum", levels, "--curriculum-threshold", "50", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "answers right" in printed and "curriculum level 1 of 1" in printed
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.task == GraphTraversalTask(num_ids=8, max_nodes=5)
+    assert checkpoint.history.level == [0, 1]
+    assert checkpoint.extra["curriculum"]["levels"][0] == {"max_nodes": 3, "min_nodes": 3}
+    assert main(["evaluate", str(out), "--lengths", "1,3"]) == 0
+    table = capsys.readouterr().out
+    assert "answer accuracy" in table and "sequence accuracy" in table
+
+
+@pytest.mark.parametrize("text", ["[{", "{}", "[]", "[1]"])
+def test_command_line_bad_curriculum(text, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--task", "copy", "--steps", "2", "--curriculum", text])
+    assert exit_info.value.code == 2
+    assert "--curriculum" in capsys.readouterr().err
+
+
+def test_command_line_curriculum_that_does_not_fit(capsys):
+    code = main(["train", "--task", "copy", "--steps", "2", "--curriculum", '[{"nodes": 2}]'])
+    assert code == 2
+    assert "levels[0]" in capsys.readouterr().err
