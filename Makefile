@@ -12,11 +12,47 @@ PYTEST_ARGS ?=
 export MEMLAB_PROGRESS := text
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: book test test-fast setup badges check-badges clean
+.PHONY: book test test-fast setup badges check-badges pdf linkcheck colab-check lint-workflows clean
+
+# Every chapter is executed afresh (execute_notebooks: force in _config.yml).
+# `make book EXECUTE=cache` reuses the outputs stored in _build/.jupyter_cache
+# for the notebooks that did not change (the publishing workflow does this).
+EXECUTE ?= force
+ifeq ($(EXECUTE),force)
+BOOK_CONFIG :=
+else
+BOOK_CONFIG := --config _build/_config.$(EXECUTE).yml
+endif
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -W -n --keep-going --all
+ifneq ($(EXECUTE),force)
+	mkdir -p _build
+	$(BIN)/python -c "import sys, yaml; c = yaml.safe_load(open('_config.yml')); c['execute']['execute_notebooks'] = sys.argv[1]; yaml.safe_dump(c, open(sys.argv[2], 'w'), sort_keys=False)" $(EXECUTE) _build/_config.$(EXECUTE).yml
+endif
+	$(BIN)/jupyter-book build . -W -n --keep-going --all $(BOOK_CONFIG)
 	@echo "The book is at $(abspath _build/html/index.html)"
+
+# The whole book as one PDF, _build/pdf/memlab.pdf, printed from the built site
+# by headless Chromium (no TeX) and also copied to _build/html/memlab.pdf, where
+# the site links to it. Builds the site first if there is none: after a change,
+# run `make book pdf`.
+pdf: $(STAMP)
+	test -f _build/html/index.html || $(MAKE) book
+	$(BIN)/python scripts/build_pdf.py
+
+# The book's external links, checked (jupyter-book's linkcheck builder).
+linkcheck: $(STAMP)
+	$(BIN)/jupyter-book build . --builder linkcheck $(BOOK_CONFIG)
+
+# Run every chapter with the Python of the machine, not .venv: inside Colab's
+# runtime container this checks the chapters against Colab's own packages.
+colab-check:
+	$(PYTHON) -m pip install -e .
+	$(PYTHON) scripts/colab_check.py
+
+# actionlint over .github/workflows (also run by the tests).
+lint-workflows: $(STAMP)
+	$(BIN)/actionlint
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)

@@ -9,9 +9,11 @@ for every notebook listed in ``_toc.yml``:
   ``[![Open In Colab](<badge.svg>)](<colab>/github/<org>/<repo>/blob/<branch>/<path>)``
   and tagged ``colab-badge`` and ``remove-cell`` (the web book shows its own
   launch button instead, so the cell is left out of the HTML pages);
-* the **install cell**: the first code cell, tagged ``colab-install``, which
-  installs memlab from the repository only when it runs on Colab (and keeps
-  Colab's own torch, since memlab asks only for ``torch>=2.1``).
+* the **install cell**: the first code cell, tagged ``colab-install`` and
+  ``remove-cell``, which installs memlab from the repository only when it runs
+  on Colab (and keeps Colab's own torch, since memlab asks only for
+  ``torch>=2.1``); the web book runs it (it does nothing there) but leaves it
+  out of the pages, whose launch button serves the same purpose.
 
 Usage::
 
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGE_TAGS = ("colab-badge", "remove-cell")
 INSTALL_TAG = "colab-install"
+INSTALL_TAGS = (INSTALL_TAG, "remove-cell")
 SOURCE_SUFFIXES = (".ipynb", ".md", ".rst")
 
 # A markdown line that is a Colab badge, whatever it points at.
@@ -243,7 +246,7 @@ def sync_notebook(nb, settings: Settings, repo_path: str):
     install_cell.source = settings.install_source
     install_cell.outputs = []
     install_cell.execution_count = None
-    _set_tags(install_cell, (INSTALL_TAG,))
+    _set_tags(install_cell, INSTALL_TAGS)
     first_code = next((i for i, c in enumerate(rest_cells) if c.cell_type == "code"), len(rest_cells))
     rest_cells.insert(first_code, install_cell)
 
@@ -284,8 +287,9 @@ def problems(nb, settings: Settings, repo_path: str) -> list[str]:
             )
         elif first.source != settings.install_source:
             found.append("install: first code cell differs from the standard install cell")
-        if INSTALL_TAG not in _tags(first):
-            found.append(f"install: the install cell lacks the tag {INSTALL_TAG}")
+        missing = [t for t in INSTALL_TAGS if t not in _tags(first)]
+        if missing:
+            found.append(f"install: the install cell lacks the tag(s) {', '.join(missing)}")
         if len([c for c in code if is_install_cell(c)]) > 1:
             found.append("install: more than one install cell")
     if not found and nbformat.writes(sync_notebook(nb, settings, repo_path)) != nbformat.writes(nb):

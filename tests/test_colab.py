@@ -48,6 +48,8 @@ def test_chapter_badge_and_install_cell(path, settings):
     )
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert f'%pip install -q "memlab @ git+{settings.repo_url}@{settings.branch}"' in first_code.source
+    # Hidden on the site (the launch button serves), still run by the build.
+    assert {"colab-install", "remove-cell"} <= set(first_code.metadata.get("tags", []))
 
 
 def test_checker_rejects_a_badge_for_another_path(tmp_path, settings):
@@ -103,7 +105,7 @@ def test_sync_fixes_and_is_stable(tmp_path, settings):
         ("code", "y = 2"),
     ]
     assert fixed.cells[0].metadata.tags == ["colab-badge", "remove-cell"]
-    assert fixed.cells[2].metadata.tags == ["colab-install"]
+    assert fixed.cells[2].metadata.tags == ["colab-install", "remove-cell"]
     assert fixed.cells[1].source == "# A chapter\n\nText."
 
 
@@ -142,3 +144,15 @@ def test_cli_check_reports_and_fixes(tmp_path):
     assert fix.returncode == 0 and "notebooks/01_a.ipynb: updated" in fix.stdout
     again = run("--check")
     assert again.returncode == 0, again.stdout
+
+
+def test_checker_wants_the_install_cell_hidden(tmp_path, settings):
+    nb = sync_badges.sync_notebook(minimal_notebook(), settings, "notebooks/01_a.ipynb")
+    install = next(c for c in nb.cells if c.cell_type == "code")
+    install.metadata["tags"] = ["colab-install"]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    problems = sync_badges.check_notebook(path, settings, "notebooks/01_a.ipynb")
+    assert problems == ["install: the install cell lacks the tag(s) remove-cell"], problems
+    assert sync_badges.fix_notebook(path, settings, "notebooks/01_a.ipynb") is True
+    assert sync_badges.check_notebook(path, settings, "notebooks/01_a.ipynb") == []

@@ -52,8 +52,8 @@ def test_chapter_page(built_book, notebook, settings):
     assert (HTML_DIR / "_sources" / "notebooks" / notebook.name).is_file()
     # The badge cell is left out of the page (the launch button replaces it) ...
     assert "colab-badge.svg" not in html
-    # ... the install cell is shown.
-    assert "google.colab" in html
+    # ... and so is the Colab install cell (tagged remove-cell; it runs but is not shown).
+    assert "google.colab" not in html and "pip install" not in html
     # Progress bars are plain text: no widget JSON in the page.
     assert "application/vnd.jupyter.widget-view+json" not in html
     assert "widget-view" not in html
