@@ -3,7 +3,10 @@
 Every function here is a direct transcription of one equation of
 Graves et al. 2014 ("Neural Turing Machines") or Graves et al. 2016
 ("Hybrid computing using a neural network with dynamic external memory",
-Methods). All tensors are batch-first:
+Methods); the last section holds the three changes of Csordás & Schmidhuber
+2019 ("Improving Differentiable Neural Computers Through Memory Masking,
+De-allocation, and Link Distribution Sharpness Control", ICLR). All tensors are
+batch-first:
 
     B batch, N memory_size, W word_size, R read heads, H heads, S shift width.
 
@@ -17,7 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 EPSILON = 1e-6
-"""Added to vector norms so that the cosine of an all-zero row or key is finite (zero)."""
+"""Added to vector norms so that the cosine of an all-zero row or key is finite (zero), and to
+link distributions before they are sharpened, so that an all-zero one stays finite."""
 
 
 # --------------------------------------------------------------------------- shared
@@ -41,13 +45,28 @@ def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
     return dot / (key_norm * memory_norm)
 
 
-def content_weights(memory: Tensor, keys: Tensor, strengths: Tensor) -> Tensor:
+def content_weights(memory: Tensor, keys: Tensor, strengths: Tensor,
+                    mask: Tensor | None = None) -> Tensor:
     """Content weighting C(M, k, beta): softmax over slots of beta * cosine(k, M[i]).
 
-    memory: [B, N, W]; keys: [B, H, W]; strengths: [B, H] (already >= 0,
-    oneplus is the caller's) -> [B, H, N], each row summing to 1.
+    With a mask m, the masked content look-up of Csordás & Schmidhuber (2019):
+    C(M, k, beta, m)[i] = softmax_i(beta D(k o m, M[i] o m)), so that only the
+    masked part of each word (say, its key) takes part in the comparison.
+
+    Args:
+        memory: [B, N, W].
+        keys: [B, H, W], one key per head.
+        strengths: [B, H], already >= 0 (oneplus is the caller's).
+        mask: [B, H, W] in [0, 1], one mask per head, or None for the unmasked
+            look-up of Graves et al. (2016).
+
+    Returns:
+        [B, H, N], each row summing to 1.
     """
-    similarity = cosine_similarity(memory, keys)
+    if mask is None:
+        similarity = cosine_similarity(memory, keys)
+    else:
+        similarity = masked_cosine_similarity(memory, keys, mask)
     return torch.softmax(similarity * strengths.unsqueeze(-1), dim=-1)
 
 
@@ -194,9 +213,74 @@ def read_weighting(backward: Tensor, content: Tensor, forward: Tensor,
     return pi_backward * backward + pi_content * content + pi_forward * forward
 
 
+# --------------------------------------------------------------------------- Csordás & Schmidhuber 2019
+
+def masked_cosine_similarity(memory: Tensor, keys: Tensor, mask: Tensor) -> Tensor:
+    """Masked similarity D(k o m, M[i] o m) of every key with every slot.
+
+    Each head h compares its key and every memory word through its own mask m^h
+    (both sides masked, as in the paper), with the EPSILON of `cosine_similarity`.
+
+    Args:
+        memory: [B, N, W].
+        keys: [B, H, W].
+        mask: [B, H, W] in [0, 1].
+
+    Returns:
+        [B, H, N].
+    """
+    batch, heads, word = keys.shape
+    # fold the heads into the batch: head h sees the memory through its mask m^h
+    masked_memory = memory.unsqueeze(1) * mask.unsqueeze(2)  # [B, H, N, W]
+    masked_keys = keys * mask
+    similarity = cosine_similarity(masked_memory.reshape(batch * heads, -1, word),
+                                   masked_keys.reshape(batch * heads, 1, word))
+    return similarity.reshape(batch, heads, -1)
+
+
+def deallocate(memory: Tensor, retention: Tensor) -> Tensor:
+    """De-allocation: freed slots are erased, M o psi_t 1^T (Csordás & Schmidhuber 2019).
+
+    The write then acts on the result, giving the paper's
+    M_t = (M_{t-1} o psi_t 1^T) o (E - w e^T) + w v^T
+    = write_memory(deallocate(M_{t-1}, psi_t), w, e, v). In the 2016 DNC a freed
+    slot keeps its content until it is overwritten, so a content look-up can
+    still find it.
+
+    Args:
+        memory: [B, N, W], M_{t-1}.
+        retention: [B, N] in [0, 1], psi_t of this step (see `retention`).
+
+    Returns:
+        [B, N, W], a new tensor.
+    """
+    return memory * retention.unsqueeze(-1)
+
+
+def sharpen_links(weights: Tensor, sharpness: Tensor) -> Tensor:
+    """Link distribution sharpness S(d, s)_i = d_i^s / sum_j d_j^s (Csordás & Schmidhuber 2019).
+
+    Applied to the forward f^i = L w^{r,i} and backward b^i = L^T w^{r,i} weightings,
+    each head with its own s >= 1, before the read modes mix them. EPSILON is added
+    to every d_i (as in the authors' code): an all-zero distribution (no link yet)
+    becomes uniform rather than 0/0, and the gradient of log(d + EPSILON) stays
+    below 1 / EPSILON. Computed as softmax_i(s log(d_i + EPSILON)), the same ratio,
+    whose largest exponent is subtracted, so no power overflows or underflows to an all-zero sum.
+
+    Args:
+        weights: [B, R, N] >= 0, a forward or a backward weighting.
+        sharpness: [B, R] >= 1 (oneplus), one per read head.
+
+    Returns:
+        [B, R, N], each row summing to 1.
+    """
+    return torch.softmax(sharpness.unsqueeze(-1) * torch.log(weights + EPSILON), dim=-1)
+
+
 __all__ = [
     "EPSILON", "oneplus", "cosine_similarity", "content_weights", "write_memory",
     "read_memory", "interpolate", "shift", "sharpen", "retention", "update_usage",
     "allocation_weights", "write_weighting", "update_link", "update_precedence",
-    "directional_weights", "read_weighting",
+    "directional_weights", "read_weighting", "masked_cosine_similarity", "deallocate",
+    "sharpen_links",
 ]

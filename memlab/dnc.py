@@ -5,13 +5,18 @@ One time step of the DNC's memory, in the paper's order:
     retention -> usage -> allocation -> write content -> write weighting -> write
     -> link -> precedence -> forward/backward -> read content -> read weighting -> read
 
+Three optional changes of Csordás & Schmidhuber (2019) can be switched on: masked
+content look-ups (masking), erasing freed slots (deallocation) and sharpened
+forward/backward weightings (link_sharpness). Off, the step is the 2016 one.
+
 The recurrent state is an immutable named tuple per sample of the batch; each
 step returns a new one. Nothing is stored on a module, so two training steps in
 a row, or two samples of a batch, never share memory.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+import math
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -23,96 +28,172 @@ from . import addressing as A
 class AccessState(NamedTuple):
     """The DNC memory between two time steps."""
 
-    memory: Tensor         # [B, N, W]
-    usage: Tensor          # [B, N], in [0, 1]
-    link: Tensor           # [B, N, N], diagonal zero
-    precedence: Tensor     # [B, N], sums to at most 1
-    read_weights: Tensor   # [B, R, N]
-    write_weights: Tensor  # [B, N]
+    memory: Tensor         #: [B, N, W]
+    usage: Tensor          #: [B, N], in [0, 1]
+    link: Tensor           #: [B, N, N], diagonal zero
+    precedence: Tensor     #: [B, N], sums to at most 1
+    read_weights: Tensor   #: [B, R, N]
+    write_weights: Tensor  #: [B, N]
 
 
 class Interface(NamedTuple):
-    """The interface vector xi_t, parsed and squashed into its fields."""
+    """The interface vector xi_t of Graves et al. (2016), parsed and squashed into its fields."""
 
-    read_keys: Tensor        # [B, R, W]
-    read_strengths: Tensor   # [B, R], oneplus
-    write_key: Tensor        # [B, W]
-    write_strength: Tensor   # [B], oneplus
-    erase: Tensor            # [B, W], sigmoid
-    write_vector: Tensor     # [B, W]
-    free_gates: Tensor       # [B, R], sigmoid
-    allocation_gate: Tensor  # [B], sigmoid
-    write_gate: Tensor       # [B], sigmoid
-    read_modes: Tensor       # [B, R, 3], softmax over (backward, content, forward)
+    read_keys: Tensor        #: [B, R, W]
+    read_strengths: Tensor   #: [B, R], oneplus
+    write_key: Tensor        #: [B, W]
+    write_strength: Tensor   #: [B], oneplus
+    erase: Tensor            #: [B, W], sigmoid
+    write_vector: Tensor     #: [B, W]
+    free_gates: Tensor       #: [B, R], sigmoid
+    allocation_gate: Tensor  #: [B], sigmoid
+    write_gate: Tensor       #: [B], sigmoid
+    read_modes: Tensor       #: [B, R, 3], softmax over (backward, content, forward)
+
+
+class ImprovedInterface(NamedTuple):
+    """The interface with the fields of Csordás & Schmidhuber (2019): the ten fields of
+    `Interface` (same names, same order), then the masks and link sharpnesses, each None
+    when its option is off. `parse_interface` returns one when an option is on."""
+
+    read_keys: Tensor        #: [B, R, W]
+    read_strengths: Tensor   #: [B, R], oneplus
+    write_key: Tensor        #: [B, W]
+    write_strength: Tensor   #: [B], oneplus
+    erase: Tensor            #: [B, W], sigmoid
+    write_vector: Tensor     #: [B, W]
+    free_gates: Tensor       #: [B, R], sigmoid
+    allocation_gate: Tensor  #: [B], sigmoid
+    write_gate: Tensor       #: [B], sigmoid
+    read_modes: Tensor       #: [B, R, 3], softmax over (backward, content, forward)
+    read_masks: Optional[Tensor] = None          #: [B, R, W], sigmoid (masking)
+    write_mask: Optional[Tensor] = None          #: [B, W], sigmoid (masking)
+    forward_sharpness: Optional[Tensor] = None   #: [B, R], oneplus (link_sharpness)
+    backward_sharpness: Optional[Tensor] = None  #: [B, R], oneplus (link_sharpness)
+
+
+IMPROVEMENT_FIELDS = ImprovedInterface._fields[len(Interface._fields):]
+"""The names of the fields that only the options add."""
 
 
 class AccessInfo(NamedTuple):
     """Intermediate weightings of one step, returned for pictures and analysis."""
 
-    allocation: Tensor      # [B, N]
-    write_content: Tensor   # [B, N]
-    read_content: Tensor    # [B, R, N]
-    forward: Tensor         # [B, R, N]
-    backward: Tensor        # [B, R, N]
+    allocation: Tensor      #: [B, N]
+    write_content: Tensor   #: [B, N]
+    read_content: Tensor    #: [B, R, N]
+    forward: Tensor         #: [B, R, N], sharpened when the interface has forward_sharpness
+    backward: Tensor        #: [B, R, N], sharpened when the interface has backward_sharpness
 
 
-def interface_fields(word_size: int, read_heads: int) -> list[tuple[str, int, str]]:
-    """The fields of the interface vector in the paper's order: (name, size, activation).
+def interface_table(word_size: int, read_heads: int, masking: bool = False,
+                    link_sharpness: bool = False) -> list[tuple[str, tuple[int, ...], str]]:
+    """The fields of the interface vector, in order: (name, shape per sample, activation).
 
-    The sizes add up to W*R + 3W + 5R + 3.
+    The one description of the layout: `interface_fields`, `interface_size`,
+    `interface_slices` and `parse_interface` all follow it. First the ten fields of
+    Graves et al. (2016) in the paper's order, W*R + 3W + 5R + 3 numbers; then, with
+    the options of Csordás & Schmidhuber (2019), the masks (R*W + W) and the link
+    sharpnesses (2R). The options only append, so the 2016 layout never moves.
+
+    Args:
+        word_size: W.
+        read_heads: R.
+        masking: add read_masks [R, W] and write_mask [W] (sigmoid).
+        link_sharpness: add forward_sharpness [R] and backward_sharpness [R] (oneplus).
+
+    Returns:
+        A list of (name, shape, activation), activation one of "none", "sigmoid",
+        "oneplus", "softmax" (over the last axis of the shape).
     """
     W, R = word_size, read_heads
-    return [
-        ("read_keys", R * W, "none"),
-        ("read_strengths", R, "oneplus"),
-        ("write_key", W, "none"),
-        ("write_strength", 1, "oneplus"),
-        ("erase", W, "sigmoid"),
-        ("write_vector", W, "none"),
-        ("free_gates", R, "sigmoid"),
-        ("allocation_gate", 1, "sigmoid"),
-        ("write_gate", 1, "sigmoid"),
-        ("read_modes", 3 * R, "softmax"),
+    table = [
+        ("read_keys", (R, W), "none"),
+        ("read_strengths", (R,), "oneplus"),
+        ("write_key", (W,), "none"),
+        ("write_strength", (), "oneplus"),
+        ("erase", (W,), "sigmoid"),
+        ("write_vector", (W,), "none"),
+        ("free_gates", (R,), "sigmoid"),
+        ("allocation_gate", (), "sigmoid"),
+        ("write_gate", (), "sigmoid"),
+        ("read_modes", (R, 3), "softmax"),
     ]
+    if masking:
+        table += [("read_masks", (R, W), "sigmoid"), ("write_mask", (W,), "sigmoid")]
+    if link_sharpness:
+        table += [("forward_sharpness", (R,), "oneplus"), ("backward_sharpness", (R,), "oneplus")]
+    return table
 
 
-def interface_size(word_size: int, read_heads: int) -> int:
-    """Length of the interface vector: W*R + 3W + 5R + 3."""
-    return word_size * read_heads + 3 * word_size + 5 * read_heads + 3
+def interface_fields(word_size: int, read_heads: int, masking: bool = False,
+                     link_sharpness: bool = False) -> list[tuple[str, int, str]]:
+    """The fields of the interface vector in order: (name, size, activation).
+
+    `interface_table` with each shape replaced by its number of entries; without
+    options the sizes add up to W*R + 3W + 5R + 3.
+    """
+    return [(name, math.prod(shape), activation) for name, shape, activation
+            in interface_table(word_size, read_heads, masking, link_sharpness)]
 
 
-def interface_slices(word_size: int, read_heads: int) -> dict[str, slice]:
+def interface_size(word_size: int, read_heads: int, masking: bool = False,
+                   link_sharpness: bool = False) -> int:
+    """Length of the interface vector: W*R + 3W + 5R + 3, plus R*W + W with masking and
+    2R with link sharpness."""
+    return sum(size for _, size, _ in
+               interface_fields(word_size, read_heads, masking, link_sharpness))
+
+
+def interface_slices(word_size: int, read_heads: int, masking: bool = False,
+                     link_sharpness: bool = False) -> dict[str, slice]:
     """Where each field lies in the interface vector."""
     slices, start = {}, 0
-    for name, size, _ in interface_fields(word_size, read_heads):
+    for name, size, _ in interface_fields(word_size, read_heads, masking, link_sharpness):
         slices[name] = slice(start, start + size)
         start += size
     return slices
 
 
-def parse_interface(xi: Tensor, word_size: int, read_heads: int) -> Interface:
-    """Split the raw interface vector and apply each field's activation.
+_ELEMENTWISE = {"none": lambda x: x, "sigmoid": torch.sigmoid, "oneplus": A.oneplus}
 
-    xi: [B, W*R + 3W + 5R + 3] -> Interface (shapes in its definition).
+
+def parse_interface(xi: Tensor, word_size: int, read_heads: int, masking: bool = False,
+                    link_sharpness: bool = False) -> Interface | ImprovedInterface:
+    """Split the raw interface vector and apply each field's activation (`interface_table`).
+
+    Args:
+        xi: [B, interface_size(word_size, read_heads, masking, link_sharpness)].
+        word_size: W.
+        read_heads: R.
+        masking: xi holds the read and write masks.
+        link_sharpness: xi holds the forward and backward sharpnesses.
+
+    Returns:
+        An `Interface` when both options are off, else an `ImprovedInterface` whose
+        fields of an option that is off are None; shapes in their definitions.
     """
-    W, R = word_size, read_heads
-    # free gates, allocation gate and write gate lie side by side: one sigmoid for all three
-    (read_keys, read_strengths, write_key, write_strength, erase, write_vector,
-     gates, read_modes) = torch.split(xi, [R * W, R, W, 1, W, W, R + 2, 3 * R], dim=-1)
-    gates = torch.sigmoid(gates)
+    table = interface_table(word_size, read_heads, masking, link_sharpness)
+    # neighbours with the same elementwise activation (e.g. the three gates) share one call
+    groups: list[tuple[str, list]] = []
+    for name, shape, activation in table:
+        if groups and groups[-1][0] == activation != "softmax":
+            groups[-1][1].append((name, shape))
+        else:
+            groups.append((activation, [(name, shape)]))
+    sizes = [sum(math.prod(shape) for _, shape in members) for _, members in groups]
     batch = xi.shape[0]
-    return Interface(
-        read_keys=read_keys.reshape(batch, R, W),
-        read_strengths=A.oneplus(read_strengths),
-        write_key=write_key,
-        write_strength=A.oneplus(write_strength).squeeze(-1),
-        erase=torch.sigmoid(erase),
-        write_vector=write_vector,
-        free_gates=gates[:, :R],
-        allocation_gate=gates[:, R],
-        write_gate=gates[:, R + 1],
-        read_modes=F.softmax(read_modes.reshape(batch, R, 3), dim=-1),
-    )
+    fields = {}
+    for (activation, members), chunk in zip(groups, torch.split(xi, sizes, dim=-1)):
+        if activation == "softmax":
+            (name, shape), = members
+            fields[name] = F.softmax(chunk.reshape(batch, *shape), dim=-1)
+            continue
+        chunk = _ELEMENTWISE[activation](chunk)
+        parts = torch.split(chunk, [math.prod(shape) for _, shape in members], dim=-1)
+        for (name, shape), part in zip(members, parts):
+            fields[name] = part.reshape(batch, *shape)
+    return ImprovedInterface(**fields) if masking or link_sharpness else Interface(**fields)
 
 
 def initial_state(batch_size: int, memory_size: int, word_size: int, read_heads: int,
@@ -131,29 +212,53 @@ def initial_state(batch_size: int, memory_size: int, word_size: int, read_heads:
     )
 
 
-def access_step(interface: Interface, state: AccessState) -> tuple[Tensor, AccessState, AccessInfo]:
+def access_step(interface: Interface | ImprovedInterface, state: AccessState,
+                deallocation: bool = False) -> tuple[Tensor, AccessState, AccessInfo]:
     """One step of DNC memory access, equations in the paper's order.
 
-    interface: this step's parsed interface; state: the previous step's AccessState
-    -> (read_vectors [B, R, W], new AccessState, AccessInfo).
+    With the changes of Csordás & Schmidhuber (2019), each used when asked for:
+    content look-ups through the interface's masks (`write_mask`, `read_masks`), the
+    forward and backward weightings sharpened (`forward_sharpness`,
+    `backward_sharpness`), and, with ``deallocation``, freed slots erased by the write.
+    A plain `Interface` and ``deallocation=False`` give the 2016 DNC.
+
+    Args:
+        interface: this step's parsed interface.
+        state: the previous step's AccessState.
+        deallocation: erase the content of freed slots: the write acts on
+            M_{t-1} o psi_t 1^T instead of M_{t-1}.
+
+    Returns:
+        (read_vectors [B, R, W], the new AccessState, AccessInfo).
     """
+    read_masks = getattr(interface, "read_masks", None)
+    write_mask = getattr(interface, "write_mask", None)
+    forward_sharpness = getattr(interface, "forward_sharpness", None)
+    backward_sharpness = getattr(interface, "backward_sharpness", None)
     # dynamic memory allocation
     psi = A.retention(interface.free_gates, state.read_weights)
     usage = A.update_usage(state.usage, state.write_weights, psi)
     allocation = A.allocation_weights(usage)
-    # write
+    # write (the write content looks up M_{t-1}, before any de-allocation)
     write_content = A.content_weights(
-        state.memory, interface.write_key.unsqueeze(1), interface.write_strength.unsqueeze(1)
+        state.memory, interface.write_key.unsqueeze(1), interface.write_strength.unsqueeze(1),
+        mask=None if write_mask is None else write_mask.unsqueeze(1),
     ).squeeze(1)
     write_weights = A.write_weighting(
         allocation, write_content, interface.allocation_gate, interface.write_gate)
-    memory = A.write_memory(state.memory, write_weights, interface.erase, interface.write_vector)
+    previous = A.deallocate(state.memory, psi) if deallocation else state.memory
+    memory = A.write_memory(previous, write_weights, interface.erase, interface.write_vector)
     # temporal memory linkage (the link update uses the previous precedence)
     link = A.update_link(state.link, state.precedence, write_weights)
     precedence = A.update_precedence(state.precedence, write_weights)
-    # read
+    # read: forward and backward are sharpened before the read modes mix them
     forward, backward = A.directional_weights(link, state.read_weights)
-    read_content = A.content_weights(memory, interface.read_keys, interface.read_strengths)
+    if forward_sharpness is not None:
+        forward = A.sharpen_links(forward, forward_sharpness)
+    if backward_sharpness is not None:
+        backward = A.sharpen_links(backward, backward_sharpness)
+    read_content = A.content_weights(memory, interface.read_keys, interface.read_strengths,
+                                     mask=read_masks)
     read_weights = A.read_weighting(backward, read_content, forward, interface.read_modes)
     read_vectors = A.read_memory(memory, read_weights)
 

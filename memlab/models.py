@@ -6,7 +6,7 @@ of every weighting, gate and memory, stacked along time, for the pictures.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor, nn
@@ -37,8 +37,12 @@ def _check_input(x, input_size: int) -> None:
 
 
 def _stack(records: list[NamedTuple], kind):
-    """A list over time of named tuples [B, ...] -> one named tuple of [B, T, ...]."""
-    return kind(*(torch.stack(field, dim=1) for field in zip(*records)))
+    """A list over time of records `kind` [B, ...] -> one `kind` of [B, T, ...].
+
+    Built by field name; a field that is None (an option that is off) stays None.
+    """
+    return kind(**{name: None if values[0] is None else torch.stack(values, dim=1)
+                   for name, values in zip(kind._fields, zip(*records))})
 
 
 class _Unrolled(nn.Module):
@@ -95,33 +99,40 @@ class DNCState(NamedTuple):
 
 
 class DNCTrace(NamedTuple):
-    """Everything the DNC did, per step: every tensor is [B, T, ...]."""
+    """Everything the DNC did, per step: every tensor is [B, T, ...].
+
+    The fields of an option that is off (masks, sharpnesses) are None.
+    """
 
     # interface (after activations)
-    read_keys: Tensor        # [B, T, R, W]
-    read_strengths: Tensor   # [B, T, R]
-    write_key: Tensor        # [B, T, W]
-    write_strength: Tensor   # [B, T]
-    erase: Tensor            # [B, T, W]
-    write_vector: Tensor     # [B, T, W]
-    free_gates: Tensor       # [B, T, R]
-    allocation_gate: Tensor  # [B, T]
-    write_gate: Tensor       # [B, T]
-    read_modes: Tensor       # [B, T, R, 3] (backward, content, forward)
+    read_keys: Tensor        #: [B, T, R, W]
+    read_strengths: Tensor   #: [B, T, R]
+    write_key: Tensor        #: [B, T, W]
+    write_strength: Tensor   #: [B, T]
+    erase: Tensor            #: [B, T, W]
+    write_vector: Tensor     #: [B, T, W]
+    free_gates: Tensor       #: [B, T, R]
+    allocation_gate: Tensor  #: [B, T]
+    write_gate: Tensor       #: [B, T]
+    read_modes: Tensor       #: [B, T, R, 3] (backward, content, forward)
+    read_masks: Optional[Tensor]          #: [B, T, R, W] with masking, else None
+    write_mask: Optional[Tensor]          #: [B, T, W] with masking, else None
+    forward_sharpness: Optional[Tensor]   #: [B, T, R] with link_sharpness, else None
+    backward_sharpness: Optional[Tensor]  #: [B, T, R] with link_sharpness, else None
     # memory state after the step
-    memory: Tensor           # [B, T, N, W]
-    usage: Tensor            # [B, T, N]
-    link: Tensor             # [B, T, N, N]
-    precedence: Tensor       # [B, T, N]
-    read_weights: Tensor     # [B, T, R, N]
-    write_weights: Tensor    # [B, T, N]
+    memory: Tensor           #: [B, T, N, W]
+    usage: Tensor            #: [B, T, N]
+    link: Tensor             #: [B, T, N, N]
+    precedence: Tensor       #: [B, T, N]
+    read_weights: Tensor     #: [B, T, R, N]
+    write_weights: Tensor    #: [B, T, N]
     # intermediate weightings
-    allocation: Tensor       # [B, T, N]
-    write_content: Tensor    # [B, T, N]
-    read_content: Tensor     # [B, T, R, N]
-    forward: Tensor          # [B, T, R, N]
-    backward: Tensor         # [B, T, R, N]
-    read_vectors: Tensor     # [B, T, R, W]
+    allocation: Tensor       #: [B, T, N]
+    write_content: Tensor    #: [B, T, N]
+    read_content: Tensor     #: [B, T, R, N]
+    forward: Tensor          #: [B, T, R, N] (sharpened with link_sharpness)
+    backward: Tensor         #: [B, T, R, N] (sharpened with link_sharpness)
+    read_vectors: Tensor     #: [B, T, R, W]
 
 
 class DNC(_Unrolled):
@@ -130,6 +141,21 @@ class DNC(_Unrolled):
     A controller (LSTM by default) sees [x_t; r_{t-1}], emits the interface
     vector xi_t, the memory access runs one step, and the output is
     y_t = W_y [h_t; r_t].
+
+    The options switch on the changes of Csordás & Schmidhuber (2019); all off
+    (the default), the model is the 2016 DNC, with the same parameters.
+
+    Args:
+        input_size, output_size: channels of x_t and y_t.
+        hidden_size: of the controller.
+        memory_size, word_size, read_heads: N, W, R.
+        controller: "lstm" or "feedforward".
+        masking: masked content look-ups; the interface gains a mask per read
+            head [R, W] and one for the write [W] (sigmoid).
+        deallocation: freed slots are erased (M_{t-1} o psi_t 1^T before the
+            write); nothing is added to the interface.
+        link_sharpness: the forward and backward weightings are sharpened; the
+            interface gains two sharpnesses per read head (oneplus).
     """
 
     kind = "dnc"
@@ -137,18 +163,25 @@ class DNC(_Unrolled):
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int = 64,
                  memory_size: int = 16, word_size: int = 16, read_heads: int = 4,
-                 controller: str = "lstm"):
+                 controller: str = "lstm", masking: bool = False, deallocation: bool = False,
+                 link_sharpness: bool = False):
         super().__init__()
         self._check_common(input_size, output_size, hidden_size, controller)
         _check_size("memory_size", memory_size)
         _check_size("word_size", word_size)
         _check_size("read_heads", read_heads)
+        for name, value in (("masking", masking), ("deallocation", deallocation),
+                            ("link_sharpness", link_sharpness)):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
         self.config = dict(input_size=input_size, output_size=output_size, hidden_size=hidden_size,
                            memory_size=memory_size, word_size=word_size, read_heads=read_heads,
-                           controller=controller)
+                           controller=controller, masking=masking, deallocation=deallocation,
+                           link_sharpness=link_sharpness)
         read_size = read_heads * word_size
         self.controller = make_controller(controller, input_size, read_size, hidden_size)
-        self.interface = nn.Linear(hidden_size, dnc.interface_size(word_size, read_heads))
+        self.interface = nn.Linear(hidden_size, dnc.interface_size(
+            word_size, read_heads, masking=masking, link_sharpness=link_sharpness))
         self.output = nn.Linear(hidden_size + read_size, output_size)
 
     def initial_state(self, batch_size: int, device=None, dtype=None) -> DNCState:
@@ -161,10 +194,13 @@ class DNC(_Unrolled):
     def _step(self, projected: Tensor, state: DNCState):
         c = self.config
         hidden, controller_state = self.controller.step(projected, state.read_vectors, state.controller)
-        interface = dnc.parse_interface(self.interface(hidden), c["word_size"], c["read_heads"])
-        read_vectors, access, info = dnc.access_step(interface, state.access)
+        interface = dnc.parse_interface(self.interface(hidden), c["word_size"], c["read_heads"],
+                                        masking=c["masking"], link_sharpness=c["link_sharpness"])
+        read_vectors, access, info = dnc.access_step(interface, state.access,
+                                                     deallocation=c["deallocation"])
         reads = read_vectors.flatten(1)
-        record = (*interface, *access, *info, read_vectors)
+        fields = {**dict.fromkeys(dnc.IMPROVEMENT_FIELDS), **interface._asdict()}
+        record = DNCTrace(**fields, **access._asdict(), **info._asdict(), read_vectors=read_vectors)
         return hidden, reads, DNCState(controller_state, reads, access), record
 
 
@@ -248,9 +284,12 @@ class NTM(_Unrolled):
         read_vectors, memory, info = ntm.memory_step(read, write, torch.sigmoid(erase), add,
                                                      state.memory)
         reads = read_vectors.flatten(1)
-        record = (memory.read_weights, memory.write_weights, memory.memory, read_vectors,
-                  info.read_content, info.write_content, info.erase, info.add,
-                  read.gate, write.gate, read.shift, write.shift, read.gamma, write.gamma)
+        record = NTMTrace(
+            read_weights=memory.read_weights, write_weights=memory.write_weights,
+            memory=memory.memory, read_vectors=read_vectors, read_content=info.read_content,
+            write_content=info.write_content, erase=info.erase, add=info.add,
+            read_gate=read.gate, write_gate=write.gate, read_shift=read.shift,
+            write_shift=write.shift, read_gamma=read.gamma, write_gamma=write.gamma)
         return hidden, reads, NTMModelState(controller_state, reads, memory), record
 
 

@@ -312,3 +312,73 @@ def read_weighting(backward: Tensor, content: Tensor, forward: Tensor, read_mode
             heads.append(weights)
         out.append(heads)
     return _tensor(out).reshape(content.shape)
+
+
+# --- Csordás & Schmidhuber (2019), "Improving Differentiable Neural Computers Through Memory
+# --- Masking, De-allocation, and Link Distribution Sharpness Control" (ICLR) -----------------------
+
+
+def masked_content_weights(memory: Tensor, keys: Tensor, strengths: Tensor, mask: Tensor,
+                           eps: float = 1e-6) -> Tensor:
+    """C(M, k, β, m)[i] = exp(β D(k ∘ m, M[i] ∘ m)) / Σ_j exp(β D(k ∘ m, M[j] ∘ m)).
+
+    memory [B, N, W], keys [B, H, W], strengths [B, H], mask [B, H, W] (one mask per head) -> [B, H, N].
+    """
+    mem, k, beta, m = _floats(memory), _floats(keys), _floats(strengths), _floats(mask)
+    out = []
+    for b in range(len(mem)):
+        heads = []
+        for h in range(len(k[b])):
+            n_words = len(k[b][h])
+            masked_key = [k[b][h][w] * m[b][h][w] for w in range(n_words)]
+            masked_memory = [[row[w] * m[b][h][w] for w in range(n_words)] for row in mem[b]]
+            heads.append(content_weighting_sample(masked_memory, masked_key, beta[b][h], eps))
+        out.append(heads)
+    return _tensor(out).reshape(keys.shape[0], keys.shape[1], memory.shape[1])
+
+
+def deallocate(memory: Tensor, retention: Tensor) -> Tensor:
+    """M[n, w] ψ[n]: a freed slot (ψ[n] = 0) is emptied.  memory [B, N, W], retention [B, N] -> [B, N, W]."""
+    m, psi = _floats(memory), _floats(retention)
+    out = []
+    for b in range(len(m)):
+        out.append([[m[b][n][w] * psi[b][n] for w in range(len(m[b][n]))] for n in range(len(m[b]))])
+    return _tensor(out).reshape(memory.shape)
+
+
+def deallocating_write(memory: Tensor, retention: Tensor, write_weights: Tensor, erase: Tensor,
+                       write_vector: Tensor) -> Tensor:
+    """The paper's write with de-allocation, in one equation:
+    M_t[n, w] = M_{t-1}[n, w] ψ[n] (1 - w^w[n] e[w]) + w^w[n] v[w].
+
+    memory [B, N, W], retention [B, N], write_weights [B, N], erase [B, W], write_vector [B, W] -> [B, N, W].
+    """
+    m, psi, ww = _floats(memory), _floats(retention), _floats(write_weights)
+    e, v = _floats(erase), _floats(write_vector)
+    out = []
+    for b in range(len(m)):
+        rows = []
+        for n in range(len(m[b])):
+            rows.append([m[b][n][w] * psi[b][n] * (1.0 - ww[b][n] * e[b][w]) + ww[b][n] * v[b][w]
+                         for w in range(len(m[b][n]))])
+        out.append(rows)
+    return _tensor(out).reshape(memory.shape)
+
+
+def sharpen_links(weights: Tensor, sharpness: Tensor, eps: float = 1e-6) -> Tensor:
+    """S(d, s)[i] = (d[i] + eps)^s / Σ_j (d[j] + eps)^s.  weights [B, R, N], sharpness [B, R] -> [B, R, N].
+
+    eps: the small constant added to every entry (memlab's EPSILON) so that an all-zero d is defined.
+    """
+    d, s = _floats(weights), _floats(sharpness)
+    out = []
+    for b in range(len(d)):
+        heads = []
+        for r in range(len(d[b])):
+            powered = [(d[b][r][i] + eps) ** s[b][r] for i in range(len(d[b][r]))]
+            total = 0.0
+            for value in powered:
+                total += value
+            heads.append([value / total for value in powered])
+        out.append(heads)
+    return _tensor(out).reshape(weights.shape)

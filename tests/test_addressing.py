@@ -5,6 +5,10 @@ straight from the papers) on random float64 inputs drawn from each argument's do
 `torch.autograd.gradcheck`, rolled out for many steps to check the invariants the paper relies on,
 and run on small hand-built cases whose answer is known. A last group of tests shows that the
 comparisons are sensitive: plausible wrong variants of the equations do not pass them.
+
+The three changes of Csordás & Schmidhuber (2019) (masked content look-up, de-allocation, link
+sharpness) are tested the same way, in their own section; `masked_content_weights` names
+`addressing.content_weights` called with a mask.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ FUNCTIONS = [
     "directional_weights",
     "read_weighting",
     "read_memory",
+    "masked_content_weights",
+    "deallocate",
+    "sharpen_links",
 ]
 
 
@@ -128,13 +135,25 @@ def make_inputs(name: str, gen: torch.Generator, B=2, N=5, W=3, R=2, S=3) -> Tup
             d.distribution(B, R, 3),
         ),
         "read_memory": lambda: (d.randn(B, N, W), d.weighting(B, R, N)),
+        "masked_content_weights": lambda: (
+            d.randn(B, N, W), d.randn(B, R, W), d.strength(B, R), d.rand(B, R, W)),
+        "deallocate": lambda: (d.randn(B, N, W), d.rand(B, N)),
+        "sharpen_links": lambda: (d.weighting(B, R, N), d.strength(B, R)),
     }
     return builders[name]()
 
 
+def function(name: str) -> Callable:
+    """The memlab function under test: `addressing.<name>`, or content_weights with a mask."""
+    if name == "masked_content_weights":
+        return lambda memory, keys, strengths, mask: addressing.content_weights(
+            memory, keys, strengths, mask=mask)
+    return getattr(addressing, name)
+
+
 def reference(name: str) -> Callable:
-    if name == "content_weights":
-        return lambda *args: ref.content_weights(*args, eps=addressing.EPSILON)
+    if name in ("content_weights", "masked_content_weights", "sharpen_links"):
+        return lambda *args: getattr(ref, name)(*args, eps=addressing.EPSILON)
     return getattr(ref, name)
 
 
@@ -151,7 +170,7 @@ def test_matches_paper_reference(name, size, S):
     B, N, W, R = size
     inputs = make_inputs(name, generator(name, size, S), B, N, W, R, S)
     expected = reference(name)(*inputs)
-    assert_matches(getattr(addressing, name)(*inputs), expected)
+    assert_matches(function(name)(*inputs), expected)
 
 
 def test_epsilon_is_small():
@@ -162,14 +181,14 @@ def test_epsilon_is_small():
 def test_gradcheck(name):
     inputs = make_inputs(name, generator("gradcheck", name), B=2, N=5, W=3, R=2, S=3)
     inputs = tuple(x.clone().requires_grad_(True) for x in inputs)
-    assert torch.autograd.gradcheck(getattr(addressing, name), inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+    assert torch.autograd.gradcheck(function(name), inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_inputs_are_not_modified(name):
     inputs = make_inputs(name, generator("inplace", name))
     copies = tuple(x.clone() for x in inputs)
-    getattr(addressing, name)(*inputs)
+    function(name)(*inputs)
     for x, original in zip(inputs, copies):
         assert torch.equal(x, original)
 
@@ -177,7 +196,7 @@ def test_inputs_are_not_modified(name):
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_float32_in_float32_out(name):
     inputs = tuple(x.float() for x in make_inputs(name, generator("float32", name)))
-    outputs = getattr(addressing, name)(*inputs)
+    outputs = function(name)(*inputs)
     for out in outputs if isinstance(outputs, tuple) else (outputs,):
         assert out.dtype == torch.float32
 
@@ -186,8 +205,8 @@ def test_float32_in_float32_out(name):
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_runs_on_the_inputs_device(name):
     inputs = make_inputs(name, generator("cuda", name))
-    expected = getattr(addressing, name)(*inputs)
-    outputs = getattr(addressing, name)(*(x.cuda() for x in inputs))
+    expected = function(name)(*inputs)
+    outputs = function(name)(*(x.cuda() for x in inputs))
     expected = expected if isinstance(expected, tuple) else (expected,)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     for out, exp in zip(outputs, expected):
@@ -625,6 +644,167 @@ def test_rollout_matches_the_paper_reference_step_by_step():
                 raise AssertionError(f"step {step}, {key}: {error}") from error
 
 
+# --- Csordás & Schmidhuber (2019): masking, de-allocation, link sharpness ------------------------
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda z: "BNWR" + "".join(map(str, z)))
+def test_content_weights_without_a_mask_are_the_2016_weights_bit_for_bit(size):
+    B, N, W, R = size
+    memory, keys, strengths = make_inputs("content_weights", generator("no-mask", size), B, N, W, R)
+    for dtype in (F64, torch.float32):
+        m, k, b = (x.to(dtype) for x in (memory, keys, strengths))
+        unmasked = torch.softmax(addressing.cosine_similarity(m, k) * b.unsqueeze(-1), dim=-1)
+        assert torch.equal(addressing.content_weights(m, k, b), unmasked)
+        assert torch.equal(addressing.content_weights(m, k, b, mask=None), unmasked)
+
+
+@pytest.mark.parametrize("value", [1.0, 0.3])
+def test_a_constant_mask_leaves_the_cosine_unchanged(value):
+    memory, keys, strengths, _ = make_inputs("masked_content_weights", generator("constant-mask"), 2, 6, 4, 3)
+    mask = torch.full(keys.shape, value, dtype=F64)
+    assert_close(addressing.content_weights(memory, keys, strengths, mask=mask),
+                 addressing.content_weights(memory, keys, strengths), **TOL)
+
+
+def test_a_mask_on_the_key_part_ignores_the_values():
+    # words are [key (3) | value (3)]; the query carries slot 1's value but slot 0's key
+    memory = torch.tensor([[[1.0, 0.0, 0.0, 0.0, 0.0, 3.0],
+                            [0.0, 1.0, 0.0, 3.0, 3.0, 0.0],
+                            [0.0, 0.0, 1.0, 0.0, 3.0, 3.0]]], dtype=F64)
+    keys = torch.tensor([[[1.0, 0.0, 0.0, 3.0, 3.0, 0.0]]], dtype=F64)
+    strengths = torch.tensor([[20.0]], dtype=F64)
+    key_part = torch.tensor([[[1.0, 1.0, 1.0, 0.0, 0.0, 0.0]]], dtype=F64)
+    plain = addressing.content_weights(memory, keys, strengths)
+    masked = addressing.content_weights(memory, keys, strengths, mask=key_part)
+    assert plain[0, 0].argmax() == 1  # the value part dominates the unmasked cosine
+    assert masked[0, 0].argmax() == 0 and masked[0, 0, 0] > 0.99
+    assert_matches(masked, reference("masked_content_weights")(memory, keys, strengths, key_part))
+
+
+@pytest.mark.parametrize("dtype", [F64, torch.float32])
+def test_an_all_zero_mask_gives_uniform_weights_and_finite_gradients(dtype):
+    B, N, W, R = 2, 5, 4, 3
+    memory, keys, strengths, mask = make_inputs("masked_content_weights", generator("zero-mask"), B, N, W, R)
+    mask[:, 1] = 0.0
+    memory[:, 2] = 0.0  # an empty slot as well
+    memory, keys, strengths, mask = (x.to(dtype).requires_grad_(True) for x in (memory, keys, strengths, mask))
+    weights = addressing.content_weights(memory, keys, strengths, mask=mask)
+    assert_close(weights[:, 1], torch.full((B, N), 1.0 / N, dtype=dtype))
+    (weights * torch.randn(weights.shape, generator=generator("zero-mask-probe"), dtype=F64).to(dtype)).sum().backward()
+    for x in (memory, keys, strengths, mask):
+        assert torch.isfinite(x.grad).all()
+
+
+def test_deallocate_with_full_retention_changes_nothing_and_empties_freed_slots():
+    d = Draw(generator("deallocate"))
+    memory = d.randn(2, 5, 3)
+    assert torch.equal(addressing.deallocate(memory, torch.ones(2, 5, dtype=F64)), memory)
+    psi = torch.ones(2, 5, dtype=F64)
+    psi[0, 3] = 0.0
+    psi[1, 0] = 0.25
+    expected = memory.clone()
+    expected[0, 3] = 0.0
+    expected[1, 0] *= 0.25
+    assert_close(addressing.deallocate(memory, psi), expected, **TOL)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda z: "BNWR" + "".join(map(str, z)))
+def test_write_after_deallocate_is_the_papers_write_with_deallocation(size):
+    B, N, W, _ = size
+    d = Draw(generator("deallocating-write", size))
+    memory, psi, write, erase, vector = d.randn(B, N, W), d.rand(B, N), d.weighting(B, N), d.rand(B, W), d.randn(B, W)
+    ours = addressing.write_memory(addressing.deallocate(memory, psi), write, erase, vector)
+    assert_matches(ours, ref.deallocating_write(memory, psi, write, erase, vector))
+
+
+@pytest.mark.parametrize("dtype", [F64, torch.float32])
+def test_sharpen_links_of_an_all_zero_distribution_is_uniform_with_finite_gradients(dtype):
+    # no link yet (first steps), a link row that has decayed to nothing, and a normal one
+    weights = torch.tensor([[[0.0] * 6, [1e-30] * 6, [0.0, 0.5, 0.2, 0.0, 0.0, 0.1]]], dtype=dtype)
+    weights.requires_grad_(True)
+    sharpness = torch.tensor([[1.7, 20.0, 3.0]], dtype=dtype, requires_grad=True)
+    sharp = addressing.sharpen_links(weights, sharpness)
+    assert torch.isfinite(sharp).all()
+    assert_close(sharp[0, :2], torch.full((2, 6), 1.0 / 6, dtype=dtype))
+    assert_close(sharp.sum(-1), torch.ones(1, 3, dtype=dtype))
+    (sharp * torch.arange(6, dtype=dtype)).sum().backward()
+    assert torch.isfinite(weights.grad).all() and torch.isfinite(sharpness.grad).all()
+
+
+def test_sharpen_links_with_sharpness_one_renormalises_and_a_large_one_picks_the_largest():
+    weights = Draw(generator("sharpen-links")).weighting(3, 2, 6)
+    once = addressing.sharpen_links(weights, torch.ones(3, 2, dtype=F64))
+    assert_close(once, weights / weights.sum(-1, keepdim=True), rtol=1e-4, atol=1e-5)
+    sharp = addressing.sharpen_links(weights, torch.full((3, 2), 400.0, dtype=F64))
+    assert_close(sharp, torch.nn.functional.one_hot(weights.argmax(-1), 6).to(F64), **TOL)
+    middle = addressing.sharpen_links(weights, torch.full((3, 2), 3.0, dtype=F64))
+    assert torch.equal(middle.argsort(-1), weights.argsort(-1))
+    assert (middle.max(-1).values > once.max(-1).values).all()
+
+
+def test_sharpen_links_in_float32_with_a_large_sharpness():
+    weights = torch.tensor([[[0.1, 0.2, 0.3, 0.4], [1e-8, 2e-8, 0.0, 5e-9]]], dtype=F64)
+    sharpness = torch.tensor([[200.0, 50.0]], dtype=F64)
+    sharp = addressing.sharpen_links(weights.float(), sharpness.float())
+    assert torch.isfinite(sharp).all()
+    assert_close(sharp, reference("sharpen_links")(weights, sharpness).float(), rtol=1e-4, atol=1e-5)
+
+
+def improved_rollout(api: str, state: dict, interfaces: list, masks: list, sharpness: list) -> list:
+    """The DNC memory access with the three changes of Csordás & Schmidhuber (2019).
+
+    api: "memlab" or "reference". masks[t]: (write mask [B, 1, W], read masks [B, R, W]);
+    sharpness[t]: (forward [B, R], backward [B, R]).
+    """
+    if api == "memlab":
+        lib = addressing
+        masked = lambda m, k, b, mask: addressing.content_weights(m, k, b, mask=mask)  # noqa: E731
+    else:
+        lib, masked = EpsilonReference(), reference("masked_content_weights")
+    history = []
+    for xi, (write_mask, read_masks), (s_forward, s_backward) in zip(interfaces, masks, sharpness):
+        s = dict(state)
+        s["retention"] = lib.retention(xi["free_gates"], state["read_weights"])
+        s["usage"] = lib.update_usage(state["usage"], state["write_weights"], s["retention"])
+        s["allocation"] = lib.allocation_weights(s["usage"])
+        s["write_content"] = masked(state["memory"], xi["write_key"], xi["write_strength"], write_mask)[:, 0]
+        s["write_weights"] = lib.write_weighting(
+            s["allocation"], s["write_content"], xi["allocation_gate"], xi["write_gate"]
+        )
+        freed = lib.deallocate(state["memory"], s["retention"])
+        s["memory"] = lib.write_memory(freed, s["write_weights"], xi["erase"], xi["write_vector"])
+        s["link"] = lib.update_link(state["link"], state["precedence"], s["write_weights"])
+        s["precedence"] = lib.update_precedence(state["precedence"], s["write_weights"])
+        forward, backward = lib.directional_weights(s["link"], state["read_weights"])
+        s["forward"] = lib.sharpen_links(forward, s_forward)
+        s["backward"] = lib.sharpen_links(backward, s_backward)
+        s["read_content"] = masked(s["memory"], xi["read_keys"], xi["read_strengths"], read_masks)
+        s["read_weights"] = lib.read_weighting(s["backward"], s["read_content"], s["forward"], xi["read_modes"])
+        s["read_vectors"] = lib.read_memory(s["memory"], s["read_weights"])
+        history.append(s)
+        state = s
+    return history
+
+
+def test_improved_rollout_matches_the_reference_and_keeps_the_invariants():
+    B, N, W, R = 2, 5, 3, 2
+    gen = generator("improved-rollout")
+    d = Draw(gen)
+    state = random_state(gen, B, N, W, R)
+    interfaces = interface_sequence(gen, 15, B, N, W, R)
+    masks = [(d.rand(B, 1, W), d.rand(B, R, W)) for _ in interfaces]
+    sharpness = [(d.strength(B, R), d.strength(B, R)) for _ in interfaces]
+    ours = improved_rollout("memlab", state, interfaces, masks, sharpness)
+    theirs = improved_rollout("reference", state, interfaces, masks, sharpness)
+    for step, (got, want) in enumerate(zip(ours, theirs)):
+        assert_invariants(got)
+        for key in want:
+            try:
+                assert_matches(got[key], want[key])
+            except AssertionError as error:
+                raise AssertionError(f"step {step}, {key}: {error}") from error
+
+
 # --- the comparisons are sensitive: wrong variants do not match the reference -----------------
 
 
@@ -704,6 +884,32 @@ WRONG_VARIANTS = {
         lambda m, w: (w / w.sum(-1, keepdim=True)) @ m,
     ),
 }
+
+
+WRONG_VARIANTS.update({
+    "masked content: key not masked": (
+        "masked_content_weights",
+        lambda m, k, b, mask: addressing.content_weights(m, k / mask.clamp_min(1e-3), b, mask=mask),
+    ),
+    "masked content: memory not masked": (
+        "masked_content_weights",
+        lambda m, k, b, mask: torch.softmax(b.unsqueeze(-1) * _cosine(m, k * mask), dim=-1),
+    ),
+    "masked content: one mask for all heads": (
+        "masked_content_weights",
+        lambda m, k, b, mask: ref.masked_content_weights(m, k, b, mask[:, :1].expand_as(mask)),
+    ),
+    "deallocate: usage instead of retention": ("deallocate", lambda m, psi: m * (1 - psi).unsqueeze(-1)),
+    "sharpen links: not renormalised": ("sharpen_links", lambda w, s: (w + 1e-6) ** s.unsqueeze(-1)),
+    "sharpen links: sharpness ignored": (
+        "sharpen_links",
+        lambda w, s: (w + 1e-6) / (w + 1e-6).sum(-1, keepdim=True),
+    ),
+    "sharpen links: over the heads": (
+        "sharpen_links",
+        lambda w, s: torch.softmax(s.unsqueeze(-1) * torch.log(w + 1e-6), dim=1),
+    ),
+})
 
 
 @pytest.mark.parametrize("variant", list(WRONG_VARIANTS))
