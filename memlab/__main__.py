@@ -2,6 +2,7 @@
 
     python -m memlab train --model dnc --task copy --steps 2000 --out checkpoints/dnc_copy.pt
     python -m memlab evaluate checkpoints/dnc_copy.pt --lengths 10,20,40
+    python -m memlab pretrained            # the checkpoints shipped with the book
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import json
 import shlex
 import sys
 from typing import Optional, Sequence
 
 import torch
 
+from memlab.curriculum import METRICS as CURRICULUM_METRICS
+from memlab.curriculum import Curriculum
 from memlab.models import MODELS, build_model
 from memlab.tasks import TASKS, make_task
 from memlab.train import evaluate, format_table, load_checkpoint, measure, save_checkpoint
@@ -23,8 +27,11 @@ from memlab.train import seed_everything, train
 # constructor arguments that have a --option; each is passed on only when given
 MODEL_OPTIONS = ("hidden_size", "memory_size", "word_size", "read_heads", "write_heads",
                  "shift_range", "controller", "num_layers")
+# switches of the DNC (Csordás & Schmidhuber 2019), passed on only when given
+MODEL_FLAGS = ("masking", "deallocation", "link_sharpness")
 TASK_OPTIONS = ("width", "min_length", "max_length", "min_repeats", "max_repeats", "item_length",
-                "vocab_size")
+                "vocab_size", "num_ids", "num_labels", "min_nodes", "max_nodes", "min_degree",
+                "max_degree")
 
 
 def _lengths(text: str) -> tuple:
@@ -37,6 +44,21 @@ def _lengths(text: str) -> tuple:
     if any(n < 1 for n in lengths):
         raise argparse.ArgumentTypeError(f"lengths must be positive, got {text!r}")
     return lengths
+
+
+def _levels(text: str) -> tuple:
+    try:
+        levels = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON list of task-parameter objects such as "
+            f"'[{{\"max_length\": 5}}, {{\"max_length\": 10}}]', got {text!r} ({err.msg})"
+        ) from None
+    if not isinstance(levels, list) or not levels or not all(isinstance(x, dict) for x in levels):
+        raise argparse.ArgumentTypeError(
+            f"expected a non-empty JSON list of objects, one per level, got {text!r}"
+        )
+    return tuple(levels)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="checkpoint path (default: checkpoints/MODEL_TASK.pt)"
     )
     run.add_argument("--compile", action="store_true", help="use the model's compiled step")
+    group = run.add_argument_group("curriculum (the DNC paper's curriculum learning)")
+    group.add_argument(
+        "--curriculum", type=_levels, default=None, metavar="JSON",
+        help="levels of task parameters, easiest first, e.g. "
+             "'[{\"max_length\": 5}, {\"max_length\": 10}]'; the last level is the task trained on "
+             "in the end and saved",
+    )
+    group.add_argument("--curriculum-threshold", type=float, default=0.1,
+                       help="move up a level when an interval's mean error is below this "
+                            "(%(default)s)")
+    group.add_argument("--curriculum-metric", choices=CURRICULUM_METRICS, default="bit_errors",
+                       help="the interval's mean of this curve (%(default)s)")
+    group.add_argument("--curriculum-patience", type=int, default=1,
+                       help="intervals in a row below the threshold (%(default)s)")
     group = run.add_argument_group("model (defaults: the model's own)")
     for option in MODEL_OPTIONS:
         group.add_argument(
@@ -69,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
             type=str if option == "controller" else int,
             default=None,
         )
+    for option, what in zip(MODEL_FLAGS, ("masked content look-ups", "erase freed slots",
+                                          "sharpen forward/backward weightings")):
+        group.add_argument("--" + option.replace("_", "-"), action="store_true", default=None,
+                           help=f"DNC: {what}")
     group = run.add_argument_group(
         "task (defaults: the task's own; lengths of associative recall count items)"
     )
@@ -90,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
                              help="CPU threads for torch (%(default)s: these small models gain little "
                                   "from more, and lose much on a busy machine)")
         command.add_argument("--device", default=None, help="e.g. cpu or cuda (default: cpu)")
+    shipped = commands.add_parser("pretrained", help="list the checkpoints shipped with the book")
+    shipped.add_argument(
+        "--update",
+        action="store_true",
+        help="rewrite the registry (memlab/pretrained.json) from the repository's checkpoints/",
+    )
     return parser
 
 
@@ -110,19 +156,25 @@ def _setup(args: argparse.Namespace):
     """The task and the freshly seeded model that the train command asked for."""
     task_fields = [f.name for f in dataclasses.fields(TASKS[args.task])]
     task = make_task(args.task, **_given(args, TASK_OPTIONS, task_fields, f"task {args.task}"))
+    curriculum = None
+    if args.curriculum is not None:
+        curriculum = Curriculum(args.curriculum, args.curriculum_threshold,
+                                args.curriculum_metric, args.curriculum_patience)
+        curriculum.check(task)
     model_options = _given(
-        args, MODEL_OPTIONS, inspect.signature(MODELS[args.model]).parameters, f"model {args.model}"
+        args, MODEL_OPTIONS + MODEL_FLAGS, inspect.signature(MODELS[args.model]).parameters,
+        f"model {args.model}"
     )
     seed_everything(args.seed)
     model = build_model(
         args.model, input_size=task.input_size, output_size=task.output_size, **model_options
     )
-    return task, model
+    return task, model, curriculum
 
 
 def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     try:
-        task, model = _setup(args)
+        task, model, curriculum = _setup(args)
     except (TypeError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -142,12 +194,20 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         log_every=args.log_every,
         compile=args.compile,
         stop_at=args.stop_at,
+        curriculum=curriculum,
     )
+    if curriculum is not None:  # the level the model ended on
+        task = curriculum.task_at(task, history.level[-1])
+        print(f"curriculum level {history.level[-1]} of {len(curriculum) - 1}: {task}")
     held_out = measure(model, task)
+    accuracy = ""
+    if "answer_accuracy" in held_out:
+        accuracy = (f" | answers right {held_out['answer_accuracy']:.3f}"
+                    f" | sequences right {held_out['sequence_accuracy']:.3f}")
     print(
         f"final loss {history.loss[-1]:.4f}"
         f" | held-out bit errors per sequence {held_out['bit_errors']:.2f}"
-        f" | bits per sequence {held_out['bits_per_sequence']:.2f}"
+        f" | bits per sequence {held_out['bits_per_sequence']:.2f}{accuracy}"
         f" | {history.step[-1]} steps in {history.seconds[-1]:.1f} s"
     )
     out = args.out or f"checkpoints/{args.model}_{args.task}.pt"
@@ -157,6 +217,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "held_out": held_out,
         "torch_version": str(torch.__version__),
     }
+    if curriculum is not None:
+        extra["curriculum"] = curriculum.to_dict()
     save_checkpoint(out, model, task, history, extra)
     print(f"saved {out}")
     return 0
@@ -180,11 +242,30 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pretrained(args: argparse.Namespace) -> int:
+    import importlib
+
+    shipped = importlib.import_module("memlab.pretrained")  # memlab.pretrained is the function
+    if args.update:
+        try:
+            changes = shipped.update()
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print("\n".join(changes) if changes else "registry unchanged")
+        print(f"wrote {shipped.REGISTRY_PATH}")
+        return 0
+    print(shipped.listing())
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit code (2: bad arguments or unreadable checkpoint)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "pretrained":
+        return _pretrained(args)
     if args.threads < 1:
         parser.error(f"--threads must be positive, got {args.threads}")
     torch.set_num_threads(args.threads)
