@@ -81,3 +81,20 @@ def link_chain(link: Tensor, start: int, length: int) -> list[int]:
 
 
 __all__ = ["read_mode_usage", "link_chain"]
+
+
+def read_sources(read_weights: Tensor, write_weights: Tensor) -> Tensor:
+    """Which write each read looks at: the step whose write weighting overlaps the read most.
+
+    The overlap of read weighting r and the write weighting w_t of step t is sum_i r[i] w_t[i]:
+    how much of what the read returns was written at step t (while no later write covered the
+    same slots, as in a graph's description phase).
+    read_weights: [..., R, N]; write_weights: [T, N] -> [..., R] (long, step indices)
+    """
+    if read_weights.dim() < 1 or write_weights.dim() != 2 \
+            or read_weights.shape[-1] != write_weights.shape[-1]:
+        raise ValueError(
+            f"read_weights must be [..., R, N] and write_weights [T, N] with the same N, got "
+            f"{tuple(read_weights.shape)} and {tuple(write_weights.shape)}"
+        )
+    return (read_weights @ write_weights.T).argmax(-1)

@@ -325,6 +325,20 @@ class SortTask(_Task):
         return Batch(inputs, targets, output.float())
 
 
+def edge_rows(edges, num_ids: int, num_labels: int) -> Tensor:
+    """The description of a graph: one row per (source, label, destination) triple.
+
+    Each row is one-hot source | one-hot label | one-hot destination.
+    edges: E triples of ints -> [E, 2 * num_ids + num_labels]
+    """
+    rows = torch.zeros(len(edges), 2 * num_ids + num_labels)
+    for e, (source, label, destination) in enumerate(edges):
+        rows[e, source] = 1
+        rows[e, num_ids + label] = 1
+        rows[e, num_ids + num_labels + destination] = 1
+    return rows
+
+
 class Traversal(NamedTuple):
     """One traversal query on one graph, as plain Python values (node ids and label ids).
 
@@ -491,11 +505,8 @@ class GraphTraversalTask(_Task):
         mask = torch.zeros(len(queries), T)
         for b, query in enumerate(queries):
             E, K = len(query.edges), len(query.labels)
-            for t, (source, label, destination) in enumerate(query.edges):
-                inputs[b, t, c["source"].start + source] = 1
-                inputs[b, t, c["label"].start + label] = 1
-                inputs[b, t, c["destination"].start + destination] = 1
-                inputs[b, t, c["describe"]] = 1
+            inputs[b, :E, : 2 * I + L] = edge_rows(query.edges, I, L)
+            inputs[b, :E, c["describe"]] = 1
             inputs[b, E, c["source"].start + query.start] = 1
             for k, label in enumerate(query.labels):
                 inputs[b, E + 1 + k, c["label"].start + label] = 1

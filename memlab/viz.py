@@ -225,3 +225,42 @@ def plot_read_mode_usage(usage: Tensor, ax=None, title: str = "mean read mode"):
     ax.set_title(title)
     ax.legend(fontsize="small", loc="lower right", framealpha=0.8)
     return ax
+
+
+def plot_graph(edges, ax=None, title: str = "", names=None, label_names=None, positions=None,
+               route=None, label_colors=None):
+    """Draw a directed graph with labelled edges (networkx), optionally a route in bold.
+
+    edges: (source, label, destination) triples of ints; names: node -> text (default the id);
+    label_names: label -> text; positions: node -> (x, y) (default a spring layout, seeded);
+    route: the nodes of a path, start first: its hops are drawn thick;
+    label_colors: label -> a matplotlib colour (default: one colour of the tab10 palette each).
+    Returns the positions used, so a second picture can reuse them.
+    """
+    import networkx as nx  # only the graph pictures need it
+
+    ax = _axes(ax, (5, 4))
+    graph = nx.MultiDiGraph()
+    graph.add_edges_from((s, d, {"label": l}) for s, l, d in edges)
+    if positions is None:
+        positions = nx.spring_layout(nx.Graph(graph), seed=0)
+    palette = plt.get_cmap("tab10")
+    colour = (lambda l: label_colors[l]) if label_colors else (lambda l: palette(l % 10))
+    hops = set(zip(route[:-1], route[1:])) if route is not None else set()
+    nx.draw_networkx_nodes(graph, positions, ax=ax, node_color="#f4f1ea", edgecolors="#444",
+                           node_size=520)
+    nx.draw_networkx_labels(graph, positions, ax=ax, font_size=8,
+                            labels={n: (names or {}).get(n, str(n)) for n in graph.nodes})
+    for s, d, data in graph.edges(data=True):
+        on_route = (s, d) in hops
+        nx.draw_networkx_edges(graph, positions, edgelist=[(s, d)], ax=ax, node_size=520,
+                               edge_color=[colour(data["label"])], width=3.5 if on_route else 1.2,
+                               alpha=1.0 if on_route or not hops else 0.45, arrowsize=12,
+                               connectionstyle="arc3,rad=0.12")
+    used = sorted({l for _, l, _ in edges})
+    handles = [plt.Line2D([], [], color=colour(l), lw=2,
+                          label=(label_names or {}).get(l, f"label {l}")) for l in used]
+    ax.legend(handles=handles, fontsize=7, loc="best", frameon=False)
+    ax.set_title(title)
+    ax.set_axis_off()
+    return positions

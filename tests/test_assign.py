@@ -26,6 +26,7 @@ CONTRACT = {
     "05": {"copy_batch", "bit_errors"},
     "06": {"bits_per_sequence", "masked_bce"},
     "07": {"read_mode_usage", "link_chain"},
+    "08": {"edge_rows", "read_sources"},
 }
 
 ONEPLUS = '''import torch.nn.functional as F

@@ -580,3 +580,44 @@ def test_link_chain_follows_the_write_order():
 def test_analysis_validates_its_arguments(call, needle):
     with pytest.raises(ValueError, match=needle):
         call()
+
+
+# --- chapter 8: graphs ---------------------------------------------------------------------------
+
+
+def test_graph_checks_pass_the_references(capsys):
+    from memlab import analysis, tasks
+
+    checks.edge_rows(tasks.edge_rows)
+    checks.read_sources(analysis.read_sources)
+    out = capsys.readouterr().out
+    assert "edge_rows: all" in out and "read_sources: all" in out
+
+
+@pytest.mark.parametrize(
+    "mutant, message",
+    [
+        (lambda e, I, L: __import__("memlab").tasks.edge_rows([(d, l, s) for s, l, d in e], I, L),
+         "swapped"),
+        (lambda e, I, L: __import__("memlab").tasks.edge_rows(e, I, L)[:, :-1], "shape"),
+        (lambda e, I, L: __import__("memlab").tasks.edge_rows(e[:-1], I, L)
+         if len(e) > 1 else __import__("memlab").tasks.edge_rows(e, I, L) * 0, ""),
+    ],
+)
+def test_edge_rows_mutants_are_caught(mutant, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.edge_rows(mutant)
+
+
+@pytest.mark.parametrize(
+    "mutant, message",
+    [
+        (lambda r, w: r.argmax(-1), "slot each head reads"),
+        (lambda r, w: (r @ w.T).argmin(-1), "argmin"),
+        (lambda r, w: (r @ w.T).argmax(-1)[..., :1], "shape"),
+        (lambda r, w: torch.full(r.shape[:-1], w.shape[0] - 1), "expected steps"),
+    ],
+)
+def test_read_sources_mutants_are_caught(mutant, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.read_sources(mutant)
