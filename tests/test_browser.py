@@ -6,13 +6,14 @@ screenshots under _build/screenshots/. Needs Debian's ``chromium`` and
 ``chromium-driver``; without them the tests skip, except under CI=true, where
 they fail.
 
-The test machine has no internet access, so requests to other hosts (MathJax
-from its CDN, for instance) fail to load; those network errors are the only
-SEVERE browser log entries tolerated.
+Every page must be whole offline: it may request nothing from a host other
+than 127.0.0.1 (checked with Chrome's performance log and the Resource Timing
+API), and MathJax, served by the site itself, must have typeset its maths.
 """
 
 import functools
 import http.server
+import json
 import shutil
 import tempfile
 import threading
@@ -23,6 +24,8 @@ import pytest
 import yaml
 
 from book_support import HTML_DIR, ROOT, SCREENSHOT_DIR, chapter_html, chapter_title, chapters, in_ci
+
+import build_pdf  # noqa: E402  (scripts/build_pdf.py, on the path from book_support: waits for MathJax)
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +71,7 @@ def browser():
         "--disable-quic", "--no-first-run", "--window-size=1280,1000", f"--user-data-dir={profile}",
     ):
         options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     yield driver
@@ -80,6 +83,7 @@ def load(driver, url):
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get_log("browser")  # drop what earlier pages logged
+    driver.get_log("performance")
     driver.get(url)
     WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
     WebDriverWait(driver, 30).until(
@@ -122,6 +126,47 @@ def broken_images(driver):
     )
 
 
+def requested_urls(driver):
+    """Every URL the page asked for: the network events of the performance log and Resource Timing."""
+    urls = set(driver.execute_script(
+        "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+        ".map(e => e.name)"
+    ))
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            urls.add(message["params"]["request"]["url"])
+    return urls
+
+
+def off_host_requests(driver):
+    """The requested URLs that would leave this machine (anything but 127.0.0.1 over the network)."""
+    urls = requested_urls(driver)
+    assert any(urlsplit(u).hostname == "127.0.0.1" for u in urls), "no request seen at all"
+    return sorted(u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about", "chrome-extension")
+                  and urlsplit(u).hostname != "127.0.0.1")
+
+
+def typeset_maths(driver):
+    """Wait for MathJax; return (maths elements, typeset elements, raw TeX left in the visible text)."""
+    status = driver.execute_async_script(build_pdf.WAIT_FOR_MATHJAX)
+    assert status in ("typeset", "no maths"), status
+    return driver.execute_script(
+        r"""
+        const main = document.querySelector('#main-content');
+        const maths = main.querySelectorAll('.math').length;
+        const typeset = main.querySelectorAll('.math mjx-container, mjx-container').length;
+        const errors = main.querySelectorAll('mjx-merror').length;
+        const copy = main.cloneNode(true);
+        copy.querySelectorAll('pre, code, mjx-assistive-mml').forEach(e => e.remove());
+        const text = copy.innerText;
+        const raw = ['\\(', '\\[', '$$', '\\begin{'].filter(t => text.includes(t));
+        const untypeset = Array.from(main.querySelectorAll('.math')).filter(e => !e.querySelector('mjx-container')).length;
+        return {maths: maths, typeset: typeset, errors: errors, raw: raw, untypeset: untypeset};
+        """
+    )
+
+
 def test_index(site, browser):
     load(browser, f"{site}/index.html")
     assert browser.current_url.endswith("/book/intro.html"), browser.current_url
@@ -129,6 +174,9 @@ def test_index(site, browser):
     assert browser.find_elements("css selector", "#main-content h1")
     assert broken_images(browser) == []
     assert severe_errors(browser) == []
+    assert off_host_requests(browser) == []
+    maths = typeset_maths(browser)
+    assert maths["maths"] > 0 and maths["untypeset"] == 0 and maths["raw"] == [], maths
     # Every chapter is in the navigation.
     nav = browser.execute_script(
         "return Array.from(document.querySelectorAll('.bd-sidebar-primary a')).map(a => a.getAttribute('href'))"
@@ -151,4 +199,9 @@ def test_chapter_in_browser(site, browser, notebook, settings):
         ".map(a => a.getAttribute('href'))"
     )
     assert set(colab) == {settings.colab_link(notebook.relative_to(ROOT).as_posix())}, colab
+    maths = typeset_maths(browser)
+    assert maths["maths"] > 0, f"{notebook.name}: no maths on the page"
+    assert maths["untypeset"] == 0 and maths["errors"] == 0 and maths["typeset"] >= maths["maths"], maths
+    assert maths["raw"] == [], f"raw TeX in the visible text: {maths['raw']}"
+    assert off_host_requests(browser) == [], "requests that leave 127.0.0.1"
     screenshot(browser, notebook.stem)

@@ -6,6 +6,7 @@ chapter executed; a warning, a broken reference or an exception in any cell
 fails the build and so every test here.
 """
 
+import html
 import re
 from urllib.parse import unquote, urlsplit
 
@@ -18,6 +19,19 @@ pytestmark = pytest.mark.slow
 
 CHAPTERS = chapters()
 SKIP_SCHEMES = ("mailto:", "javascript:", "data:", "tel:")
+PDF_NAME = "memlab.pdf"
+# Parts of the table of contents, in order, and the chapters each must hold (by number).
+PARTS = [
+    ("Getting started", None),
+    ("The Neural Turing Machine", range(1, 2)),
+    ("The Differentiable Neural Computer", range(2, 8)),
+    ("Beyond the DNC", range(8, 100)),
+    ("Reference", None),
+]
+HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>", re.S)
+SECTION_NUMBER = re.compile(r'<span class="section-number">([^<]*)</span>')
+# A heading that still carries a number of its own after Sphinx's: "2.1 Content", "1. The idea".
+HAND_NUMBER = re.compile(r"^\s*\d+(\.\d+)*\.?\s")
 API_MODULES = re.findall(r"automodule::\s+(\S+)", (ROOT / "book" / "api.md").read_text())
 
 
@@ -106,6 +120,8 @@ def test_links_and_images_resolve(built_book):
                 broken.append(f"{where}: absolute path breaks when the site is not at the server root")
                 continue
             target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            if target == (HTML_DIR / PDF_NAME).resolve():
+                continue  # written by `make pdf`, not by the site build; tests/test_pdf.py checks it
             if target.is_dir():
                 target = target / "index.html"
             if not target.is_file():
@@ -154,3 +170,65 @@ def test_api_reference(built_book):
     assert API_MODULES, "book/api.md documents no module"
     for module in API_MODULES:
         assert f'id="module-{module}"' in api, f"{module} is missing from the API page"
+
+
+def headings(page):
+    """(Sphinx's section number or "", the heading's own text) of every h1-h6 of a page."""
+    found = []
+    for _, inner in HEADING.findall(page.read_text(encoding="utf-8")):
+        number = SECTION_NUMBER.search(inner)
+        text = html.unescape(re.sub(r"<[^>]+>", "", SECTION_NUMBER.sub("", inner))).replace("\u00b6", "").strip()
+        found.append(((number.group(1).strip() if number else ""), text))
+    return found
+
+
+def test_headings_are_numbered_once(built_book):
+    doubles = []
+    for page in html_pages():
+        for number, text in headings(page):
+            if HAND_NUMBER.match(text):
+                doubles.append(f"{page.relative_to(HTML_DIR)}: {number} {text}")
+    assert not doubles, "headings with a number of their own besides the book's:\n" + "\n".join(doubles)
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_number_and_title_agree(built_book, notebook):
+    found = headings(chapter_html(notebook))
+    number, title = found[0]
+    assert number == f"{CHAPTERS.index(notebook) + 1}.", (notebook.name, number)
+    assert not re.search(r"\b(part|chapter)\s+\d", title, re.I), f"{notebook.name}: title {title!r} names a number"
+    # Every section of the chapter is numbered under the chapter's number.
+    assert all(n.startswith(number) for n, _ in found if n), found
+
+
+def test_toc_parts_in_sidebar(built_book):
+    intro = (HTML_DIR / "book" / "intro.html").read_text(encoding="utf-8")
+    captions = [html.unescape(c).strip() for c in re.findall(r'<p[^>]*class="caption[^"]*"[^>]*>\s*<span[^>]*>([^<]+)</span>', intro)]
+    assert captions == [name for name, _ in PARTS], captions
+    sidebar = intro.split('class="caption', 1)[1]
+    blocks = re.split(r'<p[^>]*class="caption', sidebar)
+    for (name, numbers), block in zip(PARTS, blocks):
+        chapters_here = [int(m) for m in re.findall(r'href="\.\./notebooks/(\d\d)_', block)]
+        if numbers is None:
+            assert not chapters_here, (name, chapters_here)
+        else:
+            assert chapters_here and all(n in numbers for n in chapters_here), (name, chapters_here)
+
+
+def test_mathjax_is_served_by_the_site(built_book):
+    mathjax = HTML_DIR / "_static" / "mathjax"
+    assert (mathjax / "tex-chtml.js").stat().st_size > 500_000
+    fonts = list((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert len(fonts) >= 20, fonts
+    pages_with_maths = 0
+    for page in html_pages():
+        text = page.read_text(encoding="utf-8")
+        assert "cdn.jsdelivr.net" not in text and "mathjax@" not in text, f"{page.name}: MathJax from a CDN"
+        if 'class="math' in text:
+            pages_with_maths += 1
+            assert re.search(r'<script[^>]* src="(\.\./)*_static/mathjax/tex-chtml\.js', text), page.name
+    assert pages_with_maths >= len(CHAPTERS)
+    size = sum(p.stat().st_size for p in mathjax.rglob("*") if p.is_file())
+    site = sum(p.stat().st_size for p in HTML_DIR.rglob("*") if p.is_file())
+    print(f"MathJax {size / 2**20:.1f} MiB of a {site / 2**20:.1f} MiB site")
+    assert size < 4 * 2**20, f"MathJax takes {size / 2**20:.1f} MiB; copy only what the pages load"
