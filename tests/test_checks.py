@@ -30,6 +30,7 @@ CONTRACT = [
     "shift", "sharpen", "content_weights", "update_usage", "allocation_weights", "update_link",
     "oneplus", "parse_interface", "write_weighting", "read_weighting", "copy_batch",
     "bit_errors", "bits_per_sequence", "masked_bce", "read_mode_usage", "link_chain",
+    "edge_rows", "read_sources",
 ]
 
 
@@ -45,6 +46,7 @@ REFERENCES = {
     "copy_batch": reference_copy_batch, "bit_errors": tasks.bit_errors,
     "bits_per_sequence": tasks.bits_per_sequence, "masked_bce": tasks.masked_bce,
     "read_mode_usage": analysis.read_mode_usage, "link_chain": analysis.link_chain,
+    "edge_rows": tasks.edge_rows, "read_sources": analysis.read_sources,
 }
 
 
@@ -427,6 +429,33 @@ MUTANTS["copy_batch"] = [
     ("bool mask", _copy_variant("bool mask"), "dtype"),
 ]
 
+def _edge_rows_with(channels):
+    """An edge_rows that puts each edge's ones on channels(source, label, destination, I, L)."""
+    def edge_rows(edges, num_ids, num_labels):
+        rows = torch.zeros(len(edges), 2 * num_ids + num_labels)
+        for e, (s, l, d) in enumerate(edges):
+            rows[e, list(channels(s, l, d, num_ids, num_labels))] = 1
+        return rows
+    return edge_rows
+
+
+MUTANTS["edge_rows"] = [
+    ("source and destination swapped",
+     lambda e, I, L: tasks.edge_rows([(d, l, s) for s, l, d in e], I, L), "swapped"),
+    ("a column short", lambda e, I, L: tasks.edge_rows(e, I, L)[:, :-1], "wrong shape"),
+    ("source | destination | label", _edge_rows_with(lambda s, l, d, I, L: (s, I + d, 2 * I + l)),
+     "blocks in the wrong order"),
+    ("label one-hot from channel 0", _edge_rows_with(lambda s, l, d, I, L: (s, l, I + L + d)),
+     "starts at channel 0"),
+]
+
+MUTANTS["read_sources"] = [
+    ("the slot read", lambda r, w: r.argmax(-1), "slot each head reads"),
+    ("argmin", lambda r, w: (r @ w.T).argmin(-1), "argmin"),
+    ("one step per sample", lambda r, w: (r @ w.T).argmax(-1)[..., :1], "expected shape"),
+    ("always the last step", lambda r, w: torch.full(r.shape[:-1], w.shape[0] - 1), "expected steps"),
+]
+
 ALL_MUTANTS = [(name, label, fn, needle) for name, rows in MUTANTS.items() for label, fn, needle in rows]
 
 
@@ -601,7 +630,7 @@ def test_graph_checks_pass_the_references(capsys):
          "swapped"),
         (lambda e, I, L: __import__("memlab").tasks.edge_rows(e, I, L)[:, :-1], "shape"),
         (lambda e, I, L: __import__("memlab").tasks.edge_rows(e[:-1], I, L)
-         if len(e) > 1 else __import__("memlab").tasks.edge_rows(e, I, L) * 0, ""),
+         if len(e) > 1 else __import__("memlab").tasks.edge_rows(e, I, L) * 0, "largest difference"),
     ],
 )
 def test_edge_rows_mutants_are_caught(mutant, message):
