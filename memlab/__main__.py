@@ -21,7 +21,7 @@ from memlab.curriculum import METRICS as CURRICULUM_METRICS
 from memlab.curriculum import Curriculum
 from memlab.models import MODELS, build_model
 from memlab.tasks import TASKS, make_task
-from memlab.train import evaluate, format_table, load_checkpoint, measure, save_checkpoint
+from memlab.train import Checkpoint, evaluate, format_table, load_checkpoint, measure, save_checkpoint
 from memlab.train import seed_everything, train
 
 # constructor arguments that have a --option; each is passed on only when given
@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="checkpoint path (default: checkpoints/MODEL_TASK.pt)"
     )
     run.add_argument("--compile", action="store_true", help="use the model's compiled step")
+    run.add_argument(
+        "--resume", default=None, metavar="CHECKPOINT",
+        help="continue that checkpoint's training: its weights, history and curriculum level "
+        "(give the same --model, --task and --curriculum as the run that made it)",
+    )
     group = run.add_argument_group("curriculum (the DNC paper's curriculum learning)")
     group.add_argument(
         "--curriculum", type=_levels, default=None, metavar="JSON",
@@ -172,12 +177,34 @@ def _setup(args: argparse.Namespace):
     return task, model, curriculum
 
 
+def _resumed(args: argparse.Namespace, model) -> Checkpoint:
+    """The checkpoint to continue, refused unless it is a run of the same model on the same task."""
+    checkpoint = load_checkpoint(args.resume)
+    if checkpoint.history is None or not checkpoint.history.step:
+        raise ValueError(f"--resume {args.resume}: the checkpoint has no training history")
+    if checkpoint.model.kind != args.model or checkpoint.task.name != args.task:
+        raise ValueError(
+            f"--resume {args.resume}: a {checkpoint.model.kind} on {checkpoint.task.name}, "
+            f"not --model {args.model} --task {args.task}"
+        )
+    ours = {name: tuple(p.shape) for name, p in model.named_parameters()}
+    theirs = {name: tuple(p.shape) for name, p in checkpoint.model.named_parameters()}
+    if ours != theirs:
+        raise ValueError(f"--resume {args.resume}: the checkpoint's model has other sizes than "
+                         "the one these options build")
+    return checkpoint
+
+
 def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     try:
         task, model, curriculum = _setup(args)
-    except (TypeError, ValueError) as err:
+        earlier = _resumed(args, model) if args.resume is not None else None
+    except (TypeError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if earlier is not None:
+        model = earlier.model.train()
+        print(f"resuming {args.resume} after step {earlier.history.step[-1]}")
     if args.device is not None:
         model.to(args.device)
     parameters = sum(p.numel() for p in model.parameters())
@@ -195,6 +222,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         compile=args.compile,
         stop_at=args.stop_at,
         curriculum=curriculum,
+        resume=None if earlier is None else earlier.history,
     )
     if curriculum is not None:  # the level the model ended on
         task = curriculum.task_at(task, history.level[-1])
@@ -219,6 +247,9 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     }
     if curriculum is not None:
         extra["curriculum"] = curriculum.to_dict()
+    if earlier is not None:  # every command of the run, in order
+        extra["commands"] = [*earlier.extra.get("commands", [earlier.extra.get("command", "?")]),
+                             extra["command"]]
     save_checkpoint(out, model, task, history, extra)
     print(f"saved {out}")
     return 0

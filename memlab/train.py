@@ -116,6 +116,7 @@ def train(
     stop_at: Optional[float] = None,
     max_seconds: Optional[float] = None,
     curriculum: Optional[Curriculum] = None,
+    resume: Optional[History] = None,
 ) -> History:
     """Train ``model`` on fresh batches of ``task`` with Adam and the task's loss.
 
@@ -134,6 +135,10 @@ def train(
     level once the interval's mean error passes the curriculum's threshold; the history records
     the level of every interval (the last one is the task the model ended on).
     max_seconds: stop early once this much wall time has passed (checked at each log interval).
+    resume: the history of an earlier run of this model (e.g. ``load_checkpoint(path).history``)
+    to continue: the new entries are appended to a copy of it, their steps and seconds counted on
+    from its last ones, and a curriculum starts at its last level. ``steps`` and ``max_seconds``
+    count this run only; Adam's moment estimates start afresh.
     compile: use the model's compiled step (calls ``model.compile_step()`` once, in place).
     device: move the model there first; batches always go to the model's device.
     """
@@ -162,12 +167,16 @@ def train(
     # the fused Adam kernel (CPU and CUDA) updates all parameters in one call
     fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in model.parameters())
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
-    history = History()
+    history = History() if resume is None else History(**dataclasses.asdict(resume))
+    step0 = history.step[-1] if history.step else 0
+    seconds0 = history.seconds[-1] if history.seconds else 0.0
     categorical = getattr(task, "categorical", False)
     loss_of = masked_cross_entropy if categorical else masked_bce
     cost_of = answer_bits if categorical else bits_per_sequence
     level, passed = 0, 0
-    current = task if curriculum is None else curriculum.task_at(task, 0)
+    if curriculum is not None and history.level:
+        level = min(int(history.level[-1]), len(curriculum) - 1)
+    current = task if curriculum is None else curriculum.task_at(task, level)
     totals = torch.zeros(4, device=device)  # loss, bit errors, bits per sequence, accuracy
     count = 0
     model.train()
@@ -200,11 +209,11 @@ def train(
             if step % log_every and step != steps:
                 continue
             mean_loss, mean_errors, mean_bits, mean_accuracy = (totals / count).tolist()  # one sync
-            history.step.append(step)
+            history.step.append(step0 + step)
             history.loss.append(mean_loss)
             history.bit_errors.append(mean_errors)
             history.bits_per_sequence.append(mean_bits)
-            history.seconds.append(time.perf_counter() - start)
+            history.seconds.append(seconds0 + time.perf_counter() - start)
             if categorical:
                 history.answer_accuracy.append(mean_accuracy)
             postfix = dict(loss=f"{mean_loss:.4f}", bit_errors=f"{mean_errors:.2f}")
@@ -224,7 +233,7 @@ def train(
                 if passed >= curriculum.patience:
                     level, passed = level + 1, 0
                     current = curriculum.task_at(task, level)
-            if max_seconds is not None and history.seconds[-1] >= max_seconds:
+            if max_seconds is not None and history.seconds[-1] - seconds0 >= max_seconds:
                 break
     return history
 
