@@ -325,6 +325,72 @@ class SortTask(_Task):
         return Batch(inputs, targets, output.float())
 
 
+@dataclass(frozen=True)
+class KeyValueTask(_Task):
+    """Key-value retrieval: store pairs shown one per step, then answer a key with its value.
+
+    Each sample shows ``n`` (key, value) pairs, one pair per step and both in the same input
+    vector, then asks for every key once, in random order: a query step carries the key and the
+    query flag, and its target, at that same step, is the value stored with the key. Keys are
+    distinct random non-zero bit vectors of ``width`` bits (so no pair step is all zeros, like
+    padding), values random bit vectors of ``width`` bits.
+    A DNC that writes each pair as one word must find it by the key half alone: the task on which
+    the masked content look-up of Csordás & Schmidhuber (2019) helps.
+    ``min_length``/``max_length`` count pairs.
+
+    inputs:  key (width) | value (width) | query flag (1); targets: width channels;
+    T = 2 * (most pairs in the batch).
+    """
+
+    width: int = 4
+    min_length: int = 1
+    max_length: int = 4
+    name: ClassVar[str] = "key_value"
+
+    def __post_init__(self) -> None:
+        _check_int("width", self.width, 1)
+        if self.width > 16:
+            raise ValueError(f"width must be at most 16 (keys are drawn from 2**width codes), "
+                             f"got {self.width}")
+        _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
+        if self.max_length > 2 ** self.width - 1:
+            raise ValueError(f"max_length must be at most 2**width - 1 = {2 ** self.width - 1} so "
+                             f"that the keys can be distinct and non-zero, got {self.max_length}")
+
+    @property
+    def input_size(self) -> int:
+        return 2 * self.width + 1
+
+    @property
+    def output_size(self) -> int:
+        return self.width
+
+    def _generate(self, batch_size: int, generator, device) -> Batch:
+        B, W = batch_size, self.width
+        pairs = _randint(self.min_length, self.max_length, (B,), generator, device)
+        longest = int(pairs.max())
+        # distinct keys: the first codes of a random permutation of the codes 1 .. 2**W - 1
+        codes = torch.rand(B, 2 ** W - 1, generator=generator, device=device).argsort(-1) + 1
+        codes = codes[:, :longest]
+        powers = 2 ** torch.arange(W - 1, -1, -1, device=device)
+        keys = (codes[..., None] // powers % 2).float()  # [B, longest, W]
+        values = _randint(0, 1, (B, longest, W), generator, device).float()
+        # the order of the queries: a permutation of each sample's own pairs
+        unused = torch.arange(longest, device=device) >= pairs[:, None]
+        order = (torch.rand(B, longest, generator=generator, device=device) + unused).argsort(-1)
+
+        T = 2 * longest
+        t = torch.arange(T, device=device)
+        n = pairs[:, None]
+        shown, asked = t < n, (t >= n) & (t < 2 * n)  # [B, T]
+        query = order.gather(1, (t - n).clamp(0, longest - 1))  # the pair asked at step t
+        inputs = torch.zeros(B, T, 2 * W + 1, device=device)
+        inputs[..., :W] = _take(keys, t, shown) + _take(keys, query, asked)
+        inputs[..., W:2 * W] = _take(values, t, shown)
+        inputs[..., 2 * W] = asked.float()
+        return Batch(inputs, _take(values, query, asked), asked.float())
+
+
 def edge_rows(edges, num_ids: int, num_labels: int) -> Tensor:
     """The description of a graph: one row per (source, label, destination) triple.
 
@@ -522,11 +588,13 @@ class GraphTraversalTask(_Task):
         return self.encode([self.sample(generator) for _ in range(batch_size)])
 
 
-Task = Union[CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, GraphTraversalTask]
+Task = Union[CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, KeyValueTask,
+             GraphTraversalTask]
 
 TASKS = {
     task.name: task
-    for task in (CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, GraphTraversalTask)
+    for task in (CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, KeyValueTask,
+                 GraphTraversalTask)
 }
 
 

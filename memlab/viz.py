@@ -100,6 +100,39 @@ def plot_curves(curves: dict[str, tuple[Sequence, Sequence]], ax=None, title: st
     return ax
 
 
+def plot_seed_curves(runs: dict, ax=None, metric: str = "bit_errors", title: str = "",
+                     xlabel: str = "training step", ylabel: str = "bit errors per sequence",
+                     logy: bool = False):
+    """Learning curves over seeds: the mean per run, with the band from its best to its worst seed.
+
+    Args:
+        runs: {label: [History, ...]}, one History (memlab.train) per seed.
+        metric: the History curve to draw, e.g. "bit_errors" or "loss".
+
+    Returns:
+        the Axes. The curves are drawn by seaborn from one tidy table
+        (label, seed, step, value).
+    """
+    import pandas as pd  # seaborn's own dependency
+    import seaborn as sns
+
+    if not runs or not all(len(histories) for histories in runs.values()):
+        raise ValueError("runs must map each label to a non-empty list of histories")
+    table = pd.DataFrame(
+        [{"run": label, "seed": seed, "step": step, metric: value}
+         for label, histories in runs.items() for seed, history in enumerate(histories)
+         for step, value in zip(history.step, getattr(history, metric))])
+    ax = _axes(ax, figsize=(6, 3.5))
+    sns.lineplot(table, x="step", y=metric, hue="run", estimator="mean", errorbar=("pi", 100),
+                 ax=ax)
+    if logy:
+        ax.set_yscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(title=None, fontsize=8)
+    return ax
+
+
 def plot_io(inputs: Tensor, targets: Tensor, outputs: Tensor | None = None, mask: Tensor | None = None,
             title: str = ""):
     """Input, target and (optionally) the model's output probabilities of one sample, stacked.

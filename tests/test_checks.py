@@ -30,7 +30,7 @@ CONTRACT = [
     "shift", "sharpen", "content_weights", "update_usage", "allocation_weights", "update_link",
     "oneplus", "parse_interface", "write_weighting", "read_weighting", "copy_batch",
     "bit_errors", "bits_per_sequence", "masked_bce", "read_mode_usage", "link_chain",
-    "edge_rows", "read_sources",
+    "edge_rows", "read_sources", "masked_content_weights", "sharpen_links",
 ]
 
 
@@ -47,6 +47,8 @@ REFERENCES = {
     "bits_per_sequence": tasks.bits_per_sequence, "masked_bce": tasks.masked_bce,
     "read_mode_usage": analysis.read_mode_usage, "link_chain": analysis.link_chain,
     "edge_rows": tasks.edge_rows, "read_sources": analysis.read_sources,
+    "masked_content_weights": lambda m, k, b, mask: A.content_weights(m, k, b, mask),
+    "sharpen_links": A.sharpen_links,
 }
 
 
@@ -454,6 +456,55 @@ MUTANTS["read_sources"] = [
     ("argmin", lambda r, w: (r @ w.T).argmin(-1), "argmin"),
     ("one step per sample", lambda r, w: (r @ w.T).argmax(-1)[..., :1], "expected shape"),
     ("always the last step", lambda r, w: torch.full(r.shape[:-1], w.shape[0] - 1), "expected steps"),
+]
+
+def _masked_loop(memory, keys, strengths, mask):
+    """The masked look-up written slot by slot, head by head, from the paper."""
+    out = torch.empty(keys.shape[0], keys.shape[1], memory.shape[1], dtype=memory.dtype)
+    for b in range(keys.shape[0]):
+        for h in range(keys.shape[1]):
+            k = keys[b, h] * mask[b, h]
+            scores = torch.stack([
+                strengths[b, h] * (k @ (row * mask[b, h]))
+                / ((k.norm() + 1e-6) * ((row * mask[b, h]).norm() + 1e-6)) for row in memory[b]])
+            out[b, h] = torch.softmax(scores, 0)
+    return out
+
+
+def _sharpen_links_loop(weights, sharpness):
+    """S(d, s)_i = d_i^s / sum_j d_j^s, head by head, with the epsilon inside the power."""
+    out = torch.empty_like(weights)
+    for b in range(weights.shape[0]):
+        for r in range(weights.shape[1]):
+            powers = (weights[b, r] + 1e-6) ** sharpness[b, r]
+            out[b, r] = powers / powers.sum()
+    return out
+
+
+ALTERNATIVES += [("masked_content_weights", _masked_loop), ("sharpen_links", _sharpen_links_loop)]
+
+MUTANTS["masked_content_weights"] = [
+    ("mask on the key only",
+     lambda m, k, b, mask: torch.softmax(A.cosine_similarity(m, k * mask) * b[..., None], -1),
+     "mask both sides"),
+    ("no mask", lambda m, k, b, mask: A.content_weights(m, k, b), "mask is not used"),
+    ("inverted mask", lambda m, k, b, mask: A.content_weights(m, k, b, 1 - mask), "inverted"),
+    ("masked dot product",
+     lambda m, k, b, mask: torch.softmax(torch.einsum("bhw,bnw->bhn", k * mask * mask, m) * b[..., None], -1),
+     "dot product"),
+    ("mask squared on the key",
+     lambda m, k, b, mask: A.content_weights(m, k * mask, b, mask), "wrong"),
+]
+
+MUTANTS["sharpen_links"] = [
+    ("not normalised", lambda d, s: (d + 1e-6) ** s[..., None], "not normalised"),
+    ("softmax of s d", lambda d, s: torch.softmax(s[..., None] * d, -1), "softmax of s * d"),
+    ("power 1 / s", lambda d, s: A.sharpen_links(d, 1 / s), "1 / s"),
+    ("no epsilon", lambda d, s: d ** s[..., None] / (d ** s[..., None]).sum(-1, keepdim=True),
+     "NaN"),
+    ("normalised over heads",
+     lambda d, s: (d + 1e-6) ** s[..., None] / ((d + 1e-6) ** s[..., None]).sum(-2, keepdim=True),
+     "wrong axis"),
 ]
 
 ALL_MUTANTS = [(name, label, fn, needle) for name, rows in MUTANTS.items() for label, fn, needle in rows]

@@ -139,3 +139,42 @@ def test_command_line_curriculum_that_does_not_fit(capsys):
     code = main(["train", "--task", "copy", "--steps", "2", "--curriculum", '[{"nodes": 2}]'])
     assert code == 2
     assert "levels[0]" in capsys.readouterr().err
+
+
+def test_resume_continues_steps_seconds_and_level():
+    seed_everything(0)
+    task = CopyTask(width=4, min_length=1, max_length=4)
+    model = memlab.DNC(task.input_size, task.output_size, hidden_size=8, memory_size=4, word_size=4,
+                       read_heads=1)
+    curriculum = Curriculum.lengths((2, 3, 4), threshold=100.0)  # every interval passes
+    first = train(model, task, 4, batch_size=2, log_every=2, progress=False, curriculum=curriculum)
+    assert first.level == [0, 1]
+    second = train(model, task, 4, batch_size=2, log_every=2, progress=False,
+                   curriculum=curriculum, resume=first)
+    assert second.step == [2, 4, 6, 8]
+    assert second.level == [0, 1, 1, 2]  # starts at the first run's last recorded level
+    assert second.seconds[2] >= first.seconds[-1]
+    assert first.step == [2, 4]  # the earlier history is copied, not changed
+
+
+def test_command_line_resume(tmp_path, capsys):
+    first, second = tmp_path / "first.pt", tmp_path / "second.pt"
+    common = ["train", "--model", "dnc", "--task", "copy", "--max-length", "4", "--log-every", "2",
+              "--batch-size", "2", "--hidden-size", "8", "--memory-size", "4", "--word-size", "4",
+              "--read-heads", "1", "--curriculum", '[{"max_length": 2}, {"max_length": 4}]',
+              "--curriculum-threshold", "100"]
+    assert main([*common, "--steps", "2", "--out", str(first)]) == 0
+    assert main([*common, "--steps", "4", "--resume", str(first), "--out", str(second)]) == 0
+    assert "resuming" in capsys.readouterr().out
+    checkpoint = load_checkpoint(second)
+    assert checkpoint.history.step == [2, 4, 6]
+    assert checkpoint.history.level == [0, 0, 1]
+    assert len(checkpoint.extra["commands"]) == 2 and "--resume" in checkpoint.extra["commands"][1]
+    # another model, another size, a missing file: one error line each
+    assert main([*common, "--model", "ntm", "--steps", "2", "--resume", str(first)]) == 2
+    assert "not --model ntm" in capsys.readouterr().err
+    bigger = [a if a != "8" else "16" for a in common]
+    assert main([*bigger, "--steps", "2", "--resume", str(first)]) == 2
+    assert "other sizes" in capsys.readouterr().err
+    assert main([*common, "--steps", "2", "--resume", str(tmp_path / "none.pt")]) == 2
+    assert "no checkpoint file" in capsys.readouterr().err

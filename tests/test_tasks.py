@@ -10,6 +10,7 @@ from memlab.tasks import (
     TASKS,
     AssociativeRecallTask,
     Batch,
+    KeyValueTask,
     CopyTask,
     RepeatCopyTask,
     SortTask,
@@ -46,8 +47,12 @@ def test_shapes_and_padding(name):
     assert batch.mask.dtype == batch.inputs.dtype == batch.targets.dtype == torch.float32
     assert set(batch.mask.unique().tolist()) <= {0.0, 1.0}
     assert (batch.targets[batch.mask == 0] == 0).all()
-    # the output phase is input-free, and at least one sample fills the whole time axis
-    assert (batch.inputs[batch.mask == 1] == 0).all()
+    # the output phase is input-free (key-value answers at the query step, which holds the key
+    # and the flag only), and at least one sample fills the whole time axis
+    if name == "key_value":
+        assert (batch.inputs[batch.mask == 1][:, task.width:2 * task.width] == 0).all()
+    else:
+        assert (batch.inputs[batch.mask == 1] == 0).all()
     assert batch.mask[:, -1].any()
 
 
@@ -137,7 +142,7 @@ def test_fixed_length(name):
     assert task == dataclasses.replace(task, min_length=7, max_length=7)
     batch = task.batch(8, seeded())
     per_sample = batch.mask.sum(1)
-    if name in ("copy", "sort", "traversal"):  # traversal: one answer per hop
+    if name in ("copy", "sort", "traversal", "key_value"):  # one answer per hop or per pair
         assert (per_sample == 7).all()
     elif name == "associative_recall":
         assert batch.inputs[..., task.width].sum(1).eq(7).all()  # seven item delimiters
@@ -254,3 +259,37 @@ def test_metric_validation(metric):
         metric(LOGITS, TARGETS, MASK[:, :2])
     with pytest.raises(ValueError, match="logits"):
         metric(LOGITS[0], TARGETS[0], MASK[0])
+
+
+def test_key_value_format():
+    task = KeyValueTask(width=3, min_length=2, max_length=5)
+    assert (task.input_size, task.output_size) == (7, 3)
+    batch = task.batch(64, torch.Generator().manual_seed(0))
+    W = task.width
+    for b in range(64):
+        shown = int((batch.inputs[b, :, :2 * W].abs().sum(-1) > 0).logical_and(
+            batch.inputs[b, :, 2 * W] == 0).sum())
+        assert 2 <= shown <= 5
+        asked = batch.mask[b].nonzero().flatten().tolist()
+        assert asked == list(range(shown, 2 * shown))  # every key once, right after the pairs
+        assert (batch.inputs[b, asked, 2 * W] == 1).all()  # the query flag
+        assert (batch.inputs[b, asked, W:2 * W] == 0).all()  # no value shown with a query
+        pairs = {tuple(batch.inputs[b, t, :W].tolist()): batch.inputs[b, t, W:2 * W]
+                 for t in range(shown)}
+        assert len(pairs) == shown and (0.0,) * W not in pairs  # distinct, non-zero keys
+        asked_keys = [tuple(batch.inputs[b, t, :W].tolist()) for t in asked]
+        assert sorted(asked_keys) == sorted(pairs)
+        for t, key in zip(asked, asked_keys):
+            assert torch.equal(batch.targets[b, t], pairs[key])
+        assert batch.targets[b, batch.mask[b] == 0].abs().sum() == 0
+    assert task.at_length(4) == KeyValueTask(width=3, min_length=4, max_length=4)
+    assert make_task("key_value", width=3) == KeyValueTask(width=3)
+
+
+@pytest.mark.parametrize("kwargs,argument", [
+    (dict(width=0), "width"), (dict(width=17), "width"), (dict(min_length=0), "min_length"),
+    (dict(min_length=3, max_length=2), "max_length"), (dict(width=2, max_length=4), "max_length"),
+])
+def test_key_value_bad_parameters(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        KeyValueTask(**kwargs)
