@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
     check.add_argument("--seed", type=int, default=1234, help="of the held-out data (%(default)s)")
+    check.add_argument(
+        "--memory-size", type=int, default=None,
+        help="run a DNC checkpoint with this many slots (its weights do not depend on N)",
+    )
 
     for command in (run, check):
         command.add_argument("--threads", type=int, default=1,
@@ -195,6 +199,23 @@ def _resumed(args: argparse.Namespace, model) -> Checkpoint:
     return checkpoint
 
 
+def _run_training(args: argparse.Namespace, model, task, curriculum, earlier):
+    return train(
+        model,
+        task,
+        args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        clip=args.clip,
+        seed=args.seed,
+        log_every=args.log_every,
+        compile=args.compile,
+        stop_at=args.stop_at,
+        curriculum=curriculum,
+        resume=None if earlier is None else earlier.history,
+    )
+
+
 def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     try:
         task, model, curriculum = _setup(args)
@@ -210,20 +231,11 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     parameters = sum(p.numel() for p in model.parameters())
     print(f"{args.model} ({parameters:,} parameters) on {task}")
 
-    history = train(
-        model,
-        task,
-        args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        clip=args.clip,
-        seed=args.seed,
-        log_every=args.log_every,
-        compile=args.compile,
-        stop_at=args.stop_at,
-        curriculum=curriculum,
-        resume=None if earlier is None else earlier.history,
-    )
+    try:
+        history = _run_training(args, model, task, curriculum, earlier)
+    except ValueError as err:  # a bad training argument (steps, lr, ...), named by train()
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if curriculum is not None:  # the level the model ended on
         task = curriculum.task_at(task, history.level[-1])
         print(f"curriculum level {history.level[-1]} of {len(curriculum) - 1}: {task}")
@@ -255,6 +267,16 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def _with_memory(model, memory_size: int):
+    """The same DNC (same weights) with another number of memory slots."""
+    if model.kind != "dnc":
+        raise ValueError(f"--memory-size applies to a DNC checkpoint, this one is a {model.kind} "
+                         "(its weights depend on the memory's size)")
+    bigger = build_model("dnc", **{**model.config, "memory_size": memory_size})
+    bigger.load_state_dict(model.state_dict())
+    return bigger.to(next(model.parameters()).device).eval()
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     try:
         checkpoint = load_checkpoint(args.checkpoint, map_location=args.device or "cpu")
@@ -263,12 +285,23 @@ def _evaluate(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"{checkpoint.model.kind} on {checkpoint.task}")
+    model = checkpoint.model
+    if args.memory_size is not None:
+        try:
+            model = _with_memory(model, args.memory_size)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    print(f"{model.kind} on {checkpoint.task}"
+          + ("" if args.memory_size is None else f", with {args.memory_size} slots"))
     if "command" in checkpoint.extra:
         print(f"trained with: {checkpoint.extra['command']}")
-    rows = evaluate(
-        checkpoint.model, checkpoint.task, args.lengths, batch_size=args.batch_size, seed=args.seed
-    )
+    try:
+        rows = evaluate(model, checkpoint.task, args.lengths, batch_size=args.batch_size,
+                        seed=args.seed)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(format_table(rows))
     return 0
 

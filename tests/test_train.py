@@ -291,6 +291,34 @@ def test_command_line_errors(tmp_path, capsys):
         main(["evaluate", "x.pt", "--lengths", "ten"])
 
 
+@pytest.mark.parametrize("option,value,needle", [
+    ("--steps", "-3", "steps must be a positive"), ("--lr", "0", "lr must be a positive"),
+    ("--clip", "-1", "clip must be a positive"), ("--batch-size", "0", "batch_size"),
+    ("--log-every", "0", "log_every"),
+])
+def test_command_line_training_arguments_end_in_one_error_line(option, value, needle, capsys):
+    assert main(["train", "--model", "lstm", "--hidden-size", "4", option, value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and needle in err and "Traceback" not in err
+
+
+def test_command_line_evaluate_with_a_larger_memory(tmp_path, capsys):
+    out = tmp_path / "dnc.pt"
+    assert main(["train", "--model", "dnc", "--task", "copy", "--max-length", "3", "--steps", "2",
+                 "--batch-size", "2", "--hidden-size", "8", "--memory-size", "4",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--lengths", "6", "--memory-size", "12"]) == 0
+    assert "with 12 slots" in capsys.readouterr().out
+    assert main(["evaluate", str(out), "--memory-size", "0"]) == 2
+    assert "memory_size" in capsys.readouterr().err
+    lstm = tmp_path / "lstm.pt"
+    assert main(["train", "--model", "lstm", "--max-length", "3", "--steps", "1", "--hidden-size", "4",
+                 "--out", str(lstm)]) == 0
+    assert main(["evaluate", str(lstm), "--memory-size", "8"]) == 2
+    assert "applies to a DNC checkpoint" in capsys.readouterr().err
+
+
 def test_python_dash_m_with_text_progress(tmp_path):
     out = tmp_path / "lstm_sort.pt"
     env = {**os.environ, "MEMLAB_PROGRESS": "text"}
