@@ -27,6 +27,7 @@ CONTRACT = {
     "06": {"bits_per_sequence", "masked_bce"},
     "07": {"read_mode_usage", "link_chain"},
     "08": {"edge_rows", "read_sources"},
+    "09": {"masked_content_weights", "sharpen_links"},
 }
 
 ONEPLUS = '''import torch.nn.functional as F

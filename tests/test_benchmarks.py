@@ -28,3 +28,14 @@ def test_step_time_prints_both_tables_and_a_learning_line(capsys, monkeypatch):
     assert out.count("memlab eager") == 2 and out.count("naive") >= 2
     # 0.1 s is far too short to learn copy: the line must say so rather than claim success
     assert "seed 0: NOT reached after 50 steps" in out
+
+
+def test_learning_prints_a_table_and_says_when_a_seed_fails(capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import learning
+
+    assert learning.seeds_of("0-2,5") == [0, 1, 2, 5]
+    learning.main(["--only", "dnc-copy", "--seeds", "0", "--steps", "2"])
+    out = capsys.readouterr().out
+    assert "seed   0: NOT reached at step     2" in out  # 2 steps cannot learn copy
+    assert "dnc-copy      0 / 1" in out and out.rstrip().endswith("yes")

@@ -19,7 +19,7 @@ HAND_NUMBER = re.compile(r"^(#{1,6})\s+\d+(\.\d+)*\.?\s")
 PARTS = {
     "The Neural Turing Machine": ["01"],
     "The Differentiable Neural Computer": ["02", "03", "04", "05", "06", "07"],
-    "Beyond the DNC": ["08", "09"],  # chapter 9 may not exist yet
+    "Beyond the DNC": ["08", "09"],
 }
 
 
@@ -65,3 +65,37 @@ def test_toc_parts():
             assert numbers and set(numbers) <= set(PARTS[part["caption"]]), (part["caption"], files)
         else:
             assert not any(f.startswith("notebooks/") for f in files), (part["caption"], files)
+
+
+READING = re.compile(r"Time: about (\d+) minutes of reading")
+
+
+def header_minutes(notebook):
+    """The reading time a chapter's first cells state, in minutes."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    found = [int(m.group(1)) for cell in nb.cells[:3] if cell.cell_type == "markdown"
+             for m in [READING.search(cell.source)] if m]
+    assert len(found) == 1, f"{notebook.name}: no 'Time: about N minutes of reading' line"
+    return found[0]
+
+
+def test_reading_times_agree_across_the_book():
+    headers = {p.stem: header_minutes(p) for p in CHAPTERS}
+    intro = (ROOT / "book" / "intro.md").read_text()
+    in_map = {stem: int(m) for stem, m in re.findall(
+        r"\{doc\}`\.\./notebooks/(\w+)` \|[^|]*\| ≈ (\d+) min \|", intro)}
+    assert in_map == headers, "the intro's map and the chapters' headers give other reading times"
+    total = re.search(r"In all, about (\d+) minutes of reading", intro)
+    assert total and int(total.group(1)) == sum(headers.values())
+    guide = (ROOT / "book" / "instructor_guide.md").read_text()
+    in_guide = {int(n): int(m) for n, m in re.findall(r"^\| (\d)\. [^|]+\| about (\d+) min \|", guide,
+                                                       re.MULTILINE)}
+    assert in_guide == {int(stem[:2]): minutes for stem, minutes in headers.items()}, \
+        "the instructor guide's table and the chapters' headers give other reading times"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_prerequisites_link_the_notation_page(notebook):
+    nb = nbformat.read(str(notebook), as_version=4)
+    head = "\n".join(cell.source for cell in nb.cells[:3] if cell.cell_type == "markdown")
+    assert "Prerequisites" in head and "(../book/notation.md)" in head, notebook.name

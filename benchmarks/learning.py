@@ -1,0 +1,135 @@
+"""How reliably each model learns its tasks: the fraction of seeds that get there, and how fast.
+
+    python benchmarks/learning.py                        # the four standard settings, 10 seeds
+    python benchmarks/learning.py --only ntm-copy --seeds 0-19 --steps 3000
+
+For each setting (a model, a task, a bit-error threshold and a step budget) and each seed, the
+model is built and trained from that seed with memlab's training defaults (`train()`, Adam, lr
+1e-2, batch 16, clip 10) on one CPU thread, until an interval's mean training bit errors per
+sequence fall below the threshold or the step budget runs out. A seed counts as reached only if
+the held-out bit errors (256 fresh sequences, a seed the training never used) are below the
+threshold too. The table gives the seeds reached, the median and worst steps and seconds among
+them, and whether any run produced a non-finite loss.
+
+Settings:
+  dnc-copy     DNC (memlab defaults) on copy, 8 bits, lengths 1-10, < 0.1 bits, 400 steps
+  ntm-copy     NTM (memlab defaults) on copy, 8 bits, lengths 1-20, < 0.1 bits, 3000 steps
+  ntm-repeat   NTM on repeat copy, 8 bits, lengths 1-10, 1-10 repeats, < 0.5 bits, 3000 steps
+  dnc-recall   DNC on associative recall, 2-6 items of 3 vectors, < 0.1 bits, 3000 steps
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import memlab  # noqa: E402
+from memlab.tasks import AssociativeRecallTask, CopyTask, RepeatCopyTask  # noqa: E402
+from memlab.train import measure, seed_everything, train  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Setting:
+    model: str
+    task: object
+    threshold: float
+    steps: int
+
+
+SETTINGS = {
+    "dnc-copy": Setting("dnc", CopyTask(width=8, min_length=1, max_length=10), 0.1, 400),
+    "ntm-copy": Setting("ntm", CopyTask(width=8, min_length=1, max_length=20), 0.1, 3000),
+    "ntm-repeat": Setting("ntm", RepeatCopyTask(width=8, min_length=1, max_length=10,
+                                                min_repeats=1, max_repeats=10), 0.5, 3000),
+    "dnc-recall": Setting("dnc", AssociativeRecallTask(), 0.1, 3000),
+}
+
+
+def seeds_of(text: str) -> list[int]:
+    """'0-9' or '1,4,7' -> a list of seeds."""
+    seeds = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        seeds.extend(range(int(low), int(high or low) + 1))
+    if not seeds:
+        raise argparse.ArgumentTypeError("no seeds")
+    return seeds
+
+
+def run(setting: Setting, seed: int, log_every: int = 25) -> dict:
+    """One training run from `seed`: reached or not, steps, seconds, final errors, finite."""
+    seed_everything(seed)
+    torch.manual_seed(seed)
+    task = setting.task
+    model = memlab.models.build_model(setting.model, input_size=task.input_size,
+                                      output_size=task.output_size)
+    start = time.perf_counter()
+    history = train(model, task, setting.steps, seed=seed, log_every=log_every, progress=False,
+                    stop_at=setting.threshold)
+    seconds = time.perf_counter() - start
+    held_out = measure(model, task, batch_size=256, seed=10_000 + seed)["bit_errors"]
+    reached = history.bit_errors[-1] < setting.threshold and held_out < setting.threshold
+    return dict(seed=seed, reached=reached, steps=history.step[-1], seconds=seconds,
+                training=history.bit_errors[-1], held_out=held_out,
+                finite=all(math.isfinite(loss) for loss in history.loss))
+
+
+def summary(name: str, setting: Setting, results: list[dict]) -> str:
+    reached = [r for r in results if r["reached"]]
+    line = f"{name:11s} {len(reached):3d} / {len(results):<3d}"
+    if reached:
+        steps = [r["steps"] for r in reached]
+        seconds = [r["seconds"] for r in reached]
+        line += (f" {statistics.median(steps):8.0f} {max(steps):7d}"
+                 f" {statistics.median(seconds):9.1f} {max(seconds):8.1f}")
+    else:
+        line += f" {'-':>8} {'-':>7} {'-':>9} {'-':>8}"
+    line += "   yes" if all(r["finite"] for r in results) else "   NO"
+    return line
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=sorted(SETTINGS), action="append",
+                        help="run only this setting (repeatable)")
+    parser.add_argument("--seeds", type=seeds_of, default=seeds_of("0-9"),
+                        help="e.g. 0-9 or 1,2,5 (default 0-9)")
+    parser.add_argument("--steps", type=int, default=None, help="override every step budget")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    names = args.only or list(SETTINGS)
+    print(f"seeds {args.seeds[0]}..{args.seeds[-1]} ({len(args.seeds)}), one CPU thread, "
+          f"torch {torch.__version__}")
+    header = (f"{'setting':11s} {'reached':>9} {'median':>8} {'worst':>7} {'median':>9} "
+              f"{'worst':>8}   finite\n{'':11s} {'':>9} {'steps':>8} {'steps':>7} {'seconds':>9} "
+              f"{'seconds':>8}   losses")
+    lines = []
+    for name in names:
+        setting = SETTINGS[name]
+        if args.steps is not None:
+            setting = Setting(setting.model, setting.task, setting.threshold, args.steps)
+        print(f"{name}: {setting.model} on {setting.task}, below {setting.threshold} bit errors "
+              f"per sequence within {setting.steps} steps")
+        results = []
+        for seed in args.seeds:
+            result = run(setting, seed)
+            results.append(result)
+            state = "reached" if result["reached"] else "NOT reached"
+            print(f"  seed {seed:3d}: {state} at step {result['steps']:5d}, {result['seconds']:6.1f} s,"
+                  f" training {result['training']:.3f}, held-out {result['held_out']:.3f}",
+                  flush=True)
+        lines.append(summary(name, setting, results))
+    print(header)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
