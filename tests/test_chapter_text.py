@@ -99,3 +99,13 @@ def test_prerequisites_link_the_notation_page(notebook):
     nb = nbformat.read(str(notebook), as_version=4)
     head = "\n".join(cell.source for cell in nb.cells[:3] if cell.cell_type == "markdown")
     assert "Prerequisites" in head and "(../book/notation.md)" in head, notebook.name
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_diagram_code_is_folded_on_the_site(notebook):
+    """The matplotlib code that draws an architecture diagram is not the lesson: fold it."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and re.search(r"FancyBboxPatch\(|def draw_box", cell.source):
+            tags = cell.metadata.get("tags", [])
+            assert "hide-input" in tags or "hide-cell" in tags, (notebook.name, cell.source[:60])
