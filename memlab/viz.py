@@ -159,16 +159,32 @@ def plot_io(inputs: Tensor, targets: Tensor, outputs: Tensor | None = None, mask
     return fig
 
 
-def plot_ntm_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head: int = 0):
-    """Input, output, write and read attention of an NTM over time (one sample). Returns the figure.
+def plot_ntm_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head: int = 0,
+                   mask: Tensor | None = None, title: str = ""):
+    """An NTM run on one time axis: input, write and read weightings, output. Returns the figure.
 
-    inputs: [B, T, I]; outputs: [B, T, O] probabilities; trace: memlab.models.NTMTrace.
+    Args:
+        inputs: [B, T, I].
+        outputs: [B, T, O], probabilities (e.g. ``torch.sigmoid(logits)``).
+        trace: the memlab.models.NTMTrace of the run.
+        sample, head: which sample of the batch and which read and write head to show.
+        mask: [B, T] or None; when given, the output is shown on the counted steps only.
+        title: the figure's title.
     """
-    fig, axes = plt.subplots(2, 2, figsize=(10, 5.5), sharex=True)
-    plot_sequence(inputs[sample], ax=axes[0, 0], title="input", colorbar=False)
-    plot_sequence(outputs[sample], ax=axes[0, 1], title="output (probability)", colorbar=False)
-    plot_weightings(trace.write_weights[sample, :, head], ax=axes[1, 0], title="write weighting")
-    plot_weightings(trace.read_weights[sample, :, head], ax=axes[1, 1], title="read weighting")
+    shown = outputs[sample] if mask is None else outputs[sample] * mask[sample, :, None]
+    fig, axes = plt.subplots(4, 1, figsize=(7, 8), sharex=True,
+                             gridspec_kw={"height_ratios": [1, 1.6, 1.6, 1]})
+    plot_sequence(inputs[sample], ax=axes[0], title="input", colorbar=False)
+    plot_weightings(trace.write_weights[sample, :, head], ax=axes[1], title="write weighting",
+                    colorbar=False)
+    plot_weightings(trace.read_weights[sample, :, head], ax=axes[2], title="read weighting",
+                    colorbar=False)
+    plot_sequence(shown, ax=axes[3], colorbar=False, title="output (probability)"
+                  + ("" if mask is None else " on the answer steps"))
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 

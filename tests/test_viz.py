@@ -31,3 +31,24 @@ def test_seed_curves_draw_the_mean_and_the_band_from_best_to_worst():
 def test_seed_curves_need_histories(runs):
     with pytest.raises(ValueError, match="runs"):
         viz.plot_seed_curves(runs)
+
+
+def test_ntm_trace_picture_shows_the_counted_output_steps():
+    import torch
+
+    import memlab
+    from memlab.tasks import CopyTask
+
+    batch = CopyTask(width=4, min_length=3, max_length=3).batch(2, torch.Generator().manual_seed(0))
+    model = memlab.NTM(batch.inputs.shape[-1], 4, memory_size=8)
+    with torch.no_grad():
+        logits, trace = model(batch.inputs, return_trace=True)
+    fig = viz.plot_ntm_trace(batch.inputs, torch.sigmoid(logits), trace, sample=1, mask=batch.mask,
+                             title="copy")
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == [
+        "input", "write weighting", "read weighting", "output (probability) on the answer steps"]
+    shown = axes[3].images[0].get_array()  # [O, T]: zero off the answer steps
+    assert (shown[:, batch.mask[1] == 0] == 0).all()
+    assert fig._suptitle.get_text() == "copy"
+    plt.close(fig)
