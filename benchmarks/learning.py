@@ -6,10 +6,10 @@
 For each setting (a model, a task, a bit-error threshold and a step budget) and each seed, the
 model is built and trained from that seed with memlab's training defaults (`train()`, Adam, lr
 1e-2, batch 16, clip 10) on one CPU thread, until an interval's mean training bit errors per
-sequence fall below the threshold or the step budget runs out. A seed counts as reached only if
-the held-out bit errors (256 fresh sequences, a seed the training never used) are below the
-threshold too. The table gives the seeds reached, the median and worst steps and seconds among
-them, and whether any run produced a non-finite loss.
+sequence fall below the threshold (the seed is *reached*) or the step budget runs out. Each model
+is then measured on 256 fresh sequences from a seed training never used. The table gives the
+seeds reached, the median and worst steps and seconds among them, the worst held-out bit errors
+among them, and whether any run produced a non-finite loss.
 
 Settings:
   dnc-copy     DNC (memlab defaults) on copy, 8 bits, lengths 1-10, < 0.1 bits, 400 steps
@@ -75,7 +75,7 @@ def run(setting: Setting, seed: int, log_every: int = 25) -> dict:
                     stop_at=setting.threshold)
     seconds = time.perf_counter() - start
     held_out = measure(model, task, batch_size=256, seed=10_000 + seed)["bit_errors"]
-    reached = history.bit_errors[-1] < setting.threshold and held_out < setting.threshold
+    reached = history.bit_errors[-1] < setting.threshold
     return dict(seed=seed, reached=reached, steps=history.step[-1], seconds=seconds,
                 training=history.bit_errors[-1], held_out=held_out,
                 finite=all(math.isfinite(loss) for loss in history.loss))
@@ -88,9 +88,10 @@ def summary(name: str, setting: Setting, results: list[dict]) -> str:
         steps = [r["steps"] for r in reached]
         seconds = [r["seconds"] for r in reached]
         line += (f" {statistics.median(steps):8.0f} {max(steps):7d}"
-                 f" {statistics.median(seconds):9.1f} {max(seconds):8.1f}")
+                 f" {statistics.median(seconds):9.1f} {max(seconds):8.1f}"
+                 f" {max(r['held_out'] for r in reached):9.3f}")
     else:
-        line += f" {'-':>8} {'-':>7} {'-':>9} {'-':>8}"
+        line += f" {'-':>8} {'-':>7} {'-':>9} {'-':>8} {'-':>9}"
     line += "   yes" if all(r["finite"] for r in results) else "   NO"
     return line
 
@@ -108,8 +109,8 @@ def main(argv=None) -> int:
     print(f"seeds {args.seeds[0]}..{args.seeds[-1]} ({len(args.seeds)}), one CPU thread, "
           f"torch {torch.__version__}")
     header = (f"{'setting':11s} {'reached':>9} {'median':>8} {'worst':>7} {'median':>9} "
-              f"{'worst':>8}   finite\n{'':11s} {'':>9} {'steps':>8} {'steps':>7} {'seconds':>9} "
-              f"{'seconds':>8}   losses")
+              f"{'worst':>8} {'worst':>9}   finite\n{'':11s} {'':>9} {'steps':>8} {'steps':>7} "
+              f"{'seconds':>9} {'seconds':>8} {'held-out':>9}   losses")
     lines = []
     for name in names:
         setting = SETTINGS[name]
