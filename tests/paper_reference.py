@@ -382,3 +382,40 @@ def sharpen_links(weights: Tensor, sharpness: Tensor, eps: float = 1e-6) -> Tens
             heads.append([value / total for value in powered])
         out.append(heads)
     return _tensor(out).reshape(weights.shape)
+
+
+# --- NTM addressing and writing, composed --------------------------------------------------------
+
+
+def ntm_address(memory: Tensor, key: Tensor, strength: Tensor, gate: Tensor, shift_weights: Tensor,
+                gamma: Tensor, previous: Tensor) -> Tuple[Tensor, Tensor]:
+    """The NTM's addressing, equations (5)-(9) in order: content, interpolation, shift, sharpening.
+
+    memory [B, N, W], key [B, H, W], strength/gate/gamma [B, H], shift_weights [B, H, S],
+    previous [B, H, N] -> (weights [B, H, N], content [B, H, N]).
+    """
+    content = content_weights(memory, key, strength)
+    gated = interpolate(content, previous, gate)
+    return sharpen(shift(gated, shift_weights), gamma), content
+
+
+def ntm_write(memory: Tensor, weights: Tensor, erase: Tensor, add: Tensor) -> Tensor:
+    """Equations (3)-(4) with several write heads: every erase multiplies, then every add sums.
+
+    M_t[n, w] = M_{t-1}[n, w] Π_h (1 - w_h[n] e_h[w]) + Σ_h w_h[n] a_h[w].
+    memory [B, N, W], weights [B, H, N], erase and add [B, H, W] -> [B, N, W].
+    """
+    m, wt, e, a = _floats(memory), _floats(weights), _floats(erase), _floats(add)
+    out = []
+    for b in range(len(m)):
+        rows = []
+        for n in range(len(m[b])):
+            row = []
+            for w in range(len(m[b][n])):
+                kept = m[b][n][w]
+                for h in range(len(wt[b])):
+                    kept *= 1.0 - wt[b][h][n] * e[b][h][w]
+                row.append(kept + sum(wt[b][h][n] * a[b][h][w] for h in range(len(wt[b]))))
+            rows.append(row)
+        out.append(rows)
+    return _tensor(out).reshape(memory.shape)
