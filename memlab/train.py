@@ -19,8 +19,9 @@ from tqdm.std import tqdm as std_tqdm
 
 from memlab.curriculum import Curriculum
 from memlab.models import build_model
-from memlab.tasks import Task, answer_accuracy, answer_bits, bit_errors, bits_per_sequence, make_task
-from memlab.tasks import masked_bce, masked_cross_entropy, sequence_accuracy
+from memlab.metrics import answer_accuracy, answer_bits, bit_errors, bits_per_sequence
+from memlab.metrics import masked_bce, masked_cross_entropy, sequence_accuracy
+from memlab.tasks import Task, make_task
 
 CHECKPOINT_FORMAT = "memlab-checkpoint"
 CHECKPOINT_VERSION = 1

@@ -1,0 +1,115 @@
+"""The metrics of the tasks: bit errors, the NTM paper's cost in bits, the training losses, and
+the answer accuracies of categorical tasks (one class per output step, such as graph traversal).
+
+Every metric takes ``logits`` and ``targets`` of shape [B, T, O] and the ``mask`` [B, T] of the
+:class:`memlab.tasks.Batch` they belong to, and counts the masked steps only. ``memlab.tasks``
+re-exports them, so ``from memlab.tasks import bit_errors`` keeps working.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+def _check_metric_args(logits: Tensor, targets: Tensor, mask: Tensor) -> None:
+    if logits.dim() != 3:
+        raise ValueError(f"logits must have shape [B, T, O], got {tuple(logits.shape)}")
+    if targets.shape != logits.shape:
+        raise ValueError(
+            f"targets must have the shape of logits {tuple(logits.shape)}, "
+            f"got {tuple(targets.shape)}"
+        )
+    if mask.shape != logits.shape[:2]:
+        raise ValueError(
+            f"mask must have shape [B, T] = {tuple(logits.shape[:2])}, got {tuple(mask.shape)}"
+        )
+
+
+def bit_errors(logits: Tensor, targets: Tensor, mask: Tensor, one_hot: bool = False) -> Tensor:
+    """Wrong bits per sequence, thresholding logits at 0 (probability 0.5), on masked steps only.
+
+    logits, targets: [B, T, O]; mask: [B, T] -> [B] (float counts)
+    one_hot: decode each step as a one-hot of its largest logit instead (categorical tasks), so a
+    wrong answer counts 2 bits.
+    """
+    _check_metric_args(logits, targets, mask)
+    decoded = decode_one_hot(logits) if one_hot else (logits > 0).float()
+    wrong = (decoded != targets).float()
+    return (wrong.sum(-1) * mask).sum(-1)
+
+
+def _bce_per_step(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Binary cross-entropy in nats summed over channels, zero off the mask. -> [B, T]"""
+    bce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    return bce.sum(-1) * mask
+
+
+def bits_per_sequence(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Cost per sequence of the NTM paper: summed binary cross-entropy in bits over masked steps.
+
+    logits, targets: [B, T, O]; mask: [B, T] -> [B]
+    """
+    _check_metric_args(logits, targets, mask)
+    return _bce_per_step(logits, targets, mask).sum(-1) / math.log(2)
+
+
+def masked_bce(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Training loss: binary cross-entropy in nats per counted target bit. -> scalar
+
+    That is the mean over sequences of each sequence's summed masked BCE, divided by the mean
+    number of counted bits per sequence (masked steps x output channels), so the loss does not
+    scale with sequence length and reads ln 2 ~ 0.693 for a model that always answers 0.5.
+    logits, targets: [B, T, O]; mask: [B, T]
+    """
+    _check_metric_args(logits, targets, mask)
+    counted_bits = (mask.sum() * logits.shape[-1]).clamp_min(1.0)
+    return _bce_per_step(logits, targets, mask).sum() / counted_bits
+
+
+# --- metrics of categorical tasks (one class per output step, e.g. graph traversal) -----------
+
+
+def decode_one_hot(logits: Tensor) -> Tensor:
+    """The decoded answer of each step: a one-hot of the largest logit. [B, T, O] -> [B, T, O]"""
+    return F.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
+
+
+def _right_answers(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """1.0 where the step counts and its largest logit is the target class. -> [B, T]"""
+    return (logits.argmax(-1) == targets.argmax(-1)).to(mask.dtype) * mask
+
+
+def masked_cross_entropy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Training loss of categorical tasks: cross-entropy in nats per counted answer. -> scalar
+
+    logits, targets: [B, T, O] (targets one-hot on counted steps); mask: [B, T]
+    """
+    _check_metric_args(logits, targets, mask)
+    per_step = -(targets * F.log_softmax(logits, dim=-1)).sum(-1) * mask
+    return per_step.sum() / mask.sum().clamp_min(1.0)
+
+
+def answer_bits(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Cross-entropy in bits summed over the counted answers of each sequence. -> [B]"""
+    _check_metric_args(logits, targets, mask)
+    per_step = -(targets * F.log_softmax(logits, dim=-1)).sum(-1) * mask
+    return per_step.sum(-1) / math.log(2)
+
+
+def answer_accuracy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Fraction of each sequence's counted answers (e.g. hops) that are right. -> [B]"""
+    _check_metric_args(logits, targets, mask)
+    return _right_answers(logits, targets, mask).sum(-1) / mask.sum(-1).clamp_min(1.0)
+
+
+def sequence_accuracy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """1.0 for a sequence whose counted answers are all right (e.g. a whole path), else 0. -> [B]"""
+    _check_metric_args(logits, targets, mask)
+    right = _right_answers(logits, targets, mask).sum(-1)
+    return (right == mask.sum(-1)).to(logits.dtype)
+
+
+__all__ = ['bit_errors', 'bits_per_sequence', 'masked_bce', 'decode_one_hot', 'masked_cross_entropy', 'answer_bits', 'answer_accuracy', 'sequence_accuracy']
