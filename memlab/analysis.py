@@ -8,23 +8,14 @@ reduce them to numbers a reader can compare::
 """
 from __future__ import annotations
 
-import operator
-
 from torch import Tensor
+
+from memlab.validation import integer
 
 
 def _check_index(name: str, value, minimum: int, maximum: int | None = None) -> int:
     """value as an int in [minimum, maximum), else ValueError naming the argument."""
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        number = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if number < minimum or (maximum is not None and number >= maximum):
-        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum - 1}]"
-        raise ValueError(f"{name} must be an integer {bound}, got {number}")
-    return number
+    return integer(name, value, minimum, None if maximum is None else maximum - 1)
 
 
 def read_mode_usage(read_modes: Tensor, mask: Tensor) -> Tensor:

@@ -13,6 +13,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from memlab.validation import integer, positive_number
+
 METRICS = ("bit_errors", "loss", "bits_per_sequence")
 
 
@@ -40,13 +42,10 @@ class Curriculum:
             if not level or not all(isinstance(key, str) for key in level):
                 raise ValueError(f"levels[{i}] must be a non-empty dict of task parameters, got {level!r}")
         object.__setattr__(self, "levels", levels)
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) \
-                or not self.threshold > 0:
-            raise ValueError(f"threshold must be a positive number, got {self.threshold!r}")
+        positive_number("threshold", self.threshold)
         if self.metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}")
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:
-            raise ValueError(f"patience must be a positive integer, got {self.patience!r}")
+        integer("patience", self.patience, 1)
 
     @classmethod
     def lengths(cls, lengths: Sequence[int], threshold: float, **options: Any) -> "Curriculum":
@@ -58,8 +57,7 @@ class Curriculum:
 
     def task_at(self, task, level: int):
         """``task`` with the parameters of ``level`` (0 is the easiest)."""
-        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < len(self):
-            raise ValueError(f"level must be an integer in [0, {len(self) - 1}], got {level!r}")
+        integer("level", level, 0, len(self) - 1)
         try:
             return dataclasses.replace(task, **self.levels[level])
         except (TypeError, ValueError) as err:

@@ -13,12 +13,11 @@ from torch import Tensor, nn
 
 from . import dnc, ntm
 from .controllers import make_controller
+from .validation import integer
 
 
 def _check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return integer(name, value, 1)
 
 
 def _check_input(x, input_size: int) -> None:

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from memlab.validation import integer
+
 # the metrics live in memlab.metrics; the chapters import them from here too
 from memlab.metrics import (  # noqa: F401
     answer_accuracy,
@@ -44,8 +46,7 @@ class Batch(NamedTuple):
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    integer(name, value, minimum)
 
 
 def _check_range(low_name: str, low: int, high_name: str, high: int, minimum: int) -> None:

@@ -22,6 +22,7 @@ from memlab.models import build_model
 from memlab.metrics import answer_accuracy, answer_bits, bit_errors, bits_per_sequence
 from memlab.metrics import masked_bce, masked_cross_entropy, sequence_accuracy
 from memlab.tasks import Task, make_task
+from memlab.validation import integer, positive_number
 
 CHECKPOINT_FORMAT = "memlab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -98,8 +99,10 @@ def _device_of(model: nn.Module) -> torch.device:
 
 
 def _check_positive(name: str, value: Any, kind: type = int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (kind, int)) or value <= 0:
-        raise ValueError(f"{name} must be a positive {kind.__name__}, got {value!r}")
+    if kind is int:
+        integer(name, value, 1)
+    else:
+        positive_number(name, value)
 
 
 def train(
