@@ -22,11 +22,12 @@ METRICS = ("bit_errors", "loss", "bits_per_sequence")
 class Curriculum:
     """Levels of task parameters and the rule to climb them.
 
-    levels: one dict of task parameters per level, easiest first, e.g.
-        ``({"max_length": 5}, {"max_length": 10}, {"max_length": 20})``;
-    threshold: move up a level when the training interval's mean ``metric`` is below this;
-    metric: a History curve: "bit_errors" (per sequence), "loss" or "bits_per_sequence";
-    patience: how many intervals in a row must be below the threshold.
+    Args:
+        levels: one dict of task parameters per level, easiest first, e.g.
+            ``({"max_length": 5}, {"max_length": 10}, {"max_length": 20})``.
+        threshold: move up a level when the training interval's mean ``metric`` is below this.
+        metric: a History curve: "bit_errors" (per sequence), "loss" or "bits_per_sequence".
+        patience: how many intervals in a row must be below the threshold.
     """
 
     levels: tuple
