@@ -15,8 +15,8 @@ from torch import Tensor, nn
 
 
 class LSTMState(NamedTuple):
-    hidden: Tensor  # [B, hidden_size]
-    cell: Tensor    # [B, hidden_size]
+    hidden: Tensor  #: [B, hidden_size]
+    cell: Tensor    #: [B, hidden_size]
 
 
 class LSTMController(nn.Module):

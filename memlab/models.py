@@ -92,8 +92,8 @@ class _Unrolled(nn.Module):
 # --------------------------------------------------------------------------- DNC
 
 class DNCState(NamedTuple):
-    controller: NamedTuple     # the controller's own state
-    read_vectors: Tensor       # [B, R * W], r_{t-1} flattened
+    controller: NamedTuple     #: the controller's own state
+    read_vectors: Tensor       #: [B, R * W], r_{t-1} flattened
     access: dnc.AccessState
 
 
@@ -207,27 +207,27 @@ class DNC(_Unrolled):
 
 class NTMModelState(NamedTuple):
     controller: NamedTuple
-    read_vectors: Tensor  # [B, R * W]
+    read_vectors: Tensor  #: [B, R * W]
     memory: ntm.NTMState
 
 
 class NTMTrace(NamedTuple):
     """Everything the NTM did, per step: every tensor is [B, T, ...]."""
 
-    read_weights: Tensor     # [B, T, R, N]
-    write_weights: Tensor    # [B, T, Hw, N]
-    memory: Tensor           # [B, T, N, W]
-    read_vectors: Tensor     # [B, T, R, W]
-    read_content: Tensor     # [B, T, R, N]
-    write_content: Tensor    # [B, T, Hw, N]
-    erase: Tensor            # [B, T, Hw, W]
-    add: Tensor              # [B, T, Hw, W]
-    read_gate: Tensor        # [B, T, R]
-    write_gate: Tensor       # [B, T, Hw]
-    read_shift: Tensor       # [B, T, R, S]
-    write_shift: Tensor      # [B, T, Hw, S]
-    read_gamma: Tensor       # [B, T, R]
-    write_gamma: Tensor      # [B, T, Hw]
+    read_weights: Tensor     #: [B, T, R, N]
+    write_weights: Tensor    #: [B, T, Hw, N]
+    memory: Tensor           #: [B, T, N, W]
+    read_vectors: Tensor     #: [B, T, R, W]
+    read_content: Tensor     #: [B, T, R, N]
+    write_content: Tensor    #: [B, T, Hw, N]
+    erase: Tensor            #: [B, T, Hw, W]
+    add: Tensor              #: [B, T, Hw, W]
+    read_gate: Tensor        #: [B, T, R]
+    write_gate: Tensor       #: [B, T, Hw]
+    read_shift: Tensor       #: [B, T, R, S]
+    write_shift: Tensor      #: [B, T, Hw, S]
+    read_gamma: Tensor       #: [B, T, R]
+    write_gamma: Tensor      #: [B, T, Hw]
 
 
 class NTM(_Unrolled):
@@ -295,7 +295,7 @@ class NTM(_Unrolled):
 # --------------------------------------------------------------------------- LSTM baseline
 
 class LSTMTrace(NamedTuple):
-    hidden: Tensor  # [B, T, hidden_size], the top layer's output
+    hidden: Tensor  #: [B, T, hidden_size], the top layer's output
 
 
 class LSTMBaseline(nn.Module):

@@ -22,28 +22,28 @@ MEMORY_INIT = 1e-6
 class NTMState(NamedTuple):
     """The NTM memory between two time steps."""
 
-    memory: Tensor         # [B, N, W]
-    read_weights: Tensor   # [B, R, N]
-    write_weights: Tensor  # [B, Hw, N]
+    memory: Tensor         #: [B, N, W]
+    read_weights: Tensor   #: [B, R, N]
+    write_weights: Tensor  #: [B, Hw, N]
 
 
 class HeadParams(NamedTuple):
     """Addressing parameters of a group of H heads, already squashed."""
 
-    key: Tensor       # [B, H, W]
-    strength: Tensor  # [B, H], oneplus
-    gate: Tensor      # [B, H], sigmoid
-    shift: Tensor     # [B, H, S], softmax over offsets -S//2 .. S//2
-    gamma: Tensor     # [B, H], oneplus (>= 1)
+    key: Tensor       #: [B, H, W]
+    strength: Tensor  #: [B, H], oneplus
+    gate: Tensor      #: [B, H], sigmoid
+    shift: Tensor     #: [B, H, S], softmax over offsets -S//2 .. S//2
+    gamma: Tensor     #: [B, H], oneplus (>= 1)
 
 
 class NTMInfo(NamedTuple):
     """Per-step details for pictures: content weightings and the write's erase/add."""
 
-    read_content: Tensor   # [B, R, N]
-    write_content: Tensor  # [B, Hw, N]
-    erase: Tensor          # [B, Hw, W]
-    add: Tensor            # [B, Hw, W]
+    read_content: Tensor   #: [B, R, N]
+    write_content: Tensor  #: [B, Hw, N]
+    erase: Tensor          #: [B, Hw, W]
+    add: Tensor            #: [B, Hw, W]
 
 
 def head_size(word_size: int, shift_width: int) -> int:

@@ -36,9 +36,9 @@ Device = Union[str, torch.device, None]
 class Batch(NamedTuple):
     """One batch of a task."""
 
-    inputs: Tensor  # [B, T, input_size]
-    targets: Tensor  # [B, T, output_size], 0 where mask is 0
-    mask: Tensor  # [B, T], 1.0 on the output steps that count
+    inputs: Tensor  #: [B, T, input_size]
+    targets: Tensor  #: [B, T, output_size], 0 where mask is 0
+    mask: Tensor  #: [B, T], 1.0 on the output steps that count
 
     def to(self, device: Device) -> "Batch":
         """The same batch on ``device``."""

@@ -74,13 +74,13 @@ _progress = progress  # train() has an argument of the same name
 class History:
     """Training curves, one entry per logged interval (means over the steps of that interval)."""
 
-    step: list = field(default_factory=list)  # last step of the interval
-    loss: list = field(default_factory=list)  # masked BCE, nats per counted bit
-    bit_errors: list = field(default_factory=list)  # wrong bits per sequence
-    bits_per_sequence: list = field(default_factory=list)  # cost per sequence, in bits
-    seconds: list = field(default_factory=list)  # wall time since training started
-    level: list = field(default_factory=list)  # curriculum level of the interval (with a curriculum)
-    answer_accuracy: list = field(default_factory=list)  # right answers (categorical tasks)
+    step: list = field(default_factory=list)  #: last step of the interval
+    loss: list = field(default_factory=list)  #: masked BCE, nats per counted bit
+    bit_errors: list = field(default_factory=list)  #: wrong bits per sequence
+    bits_per_sequence: list = field(default_factory=list)  #: cost per sequence, in bits
+    seconds: list = field(default_factory=list)  #: wall time since training started
+    level: list = field(default_factory=list)  #: curriculum level of the interval (with a curriculum)
+    answer_accuracy: list = field(default_factory=list)  #: right answers (categorical tasks)
 
     def __len__(self) -> int:
         return len(self.step)
@@ -319,7 +319,7 @@ def format_table(rows: Sequence[dict]) -> str:
 
 
 class Checkpoint(NamedTuple):
-    model: nn.Module  # rebuilt, weights loaded, in eval mode, on map_location
+    model: nn.Module  #: rebuilt, weights loaded, in eval mode, on map_location
     task: Optional[Task]
     history: Optional[History]
     extra: dict

@@ -232,3 +232,16 @@ def test_mathjax_is_served_by_the_site(built_book):
     site = sum(p.stat().st_size for p in HTML_DIR.rglob("*") if p.is_file())
     print(f"MathJax {size / 2**20:.1f} MiB of a {site / 2**20:.1f} MiB site")
     assert size < 4 * 2**20, f"MathJax takes {size / 2**20:.1f} MiB; copy only what the pages load"
+
+
+def test_api_reference_shows_the_shapes_of_named_tuple_fields(built_book):
+    """Fields documented with `#:` comments carry their shapes onto the API page."""
+    api = (HTML_DIR / "book" / "api.html").read_text(encoding="utf-8")
+    for field, shape in [("memlab.models.NTMTrace.write_shift", "[B, T, Hw, S]"),
+                         ("memlab.models.DNCTrace.read_weights", "[B, T, R, N]"),
+                         ("memlab.tasks.Batch.mask", "[B, T]"),
+                         ("memlab.ntm.HeadParams.gate", "[B, H], sigmoid")]:
+        start = api.find(f'id="{field}"')
+        assert start >= 0, f"{field} is not on the API page"
+        entry = api[start:api.find("</dd>", start)]
+        assert shape in html.unescape(re.sub(r"<[^>]+>", "", entry)), (field, shape)
