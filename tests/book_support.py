@@ -73,7 +73,8 @@ def chapter_title(notebook: Path) -> str:
         for line in cell.source.splitlines():
             match = re.match(r"^#\s+(.*\S)\s*$", line)
             if match:
-                return re.sub(r"[`*]", "", match.group(1))
+                # Sphinx's smart quotes print an apostrophe as a right single quotation mark
+                return re.sub(r"[`*]", "", match.group(1)).replace("'", "\u2019")
     raise AssertionError(f"{notebook.name}: no '# Title' heading in a markdown cell")
 
 

@@ -143,7 +143,9 @@ def off_host_requests(driver):
     """The requested URLs that would leave this machine (anything but 127.0.0.1 over the network)."""
     urls = requested_urls(driver)
     assert any(urlsplit(u).hostname == "127.0.0.1" for u in urls), "no request seen at all"
-    return sorted(u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about", "chrome-extension")
+    # only network schemes can leave the machine: not data:, blob:, about: or the browser's own
+    # chrome:// and chrome-untrusted:// pages (its new-tab page asks for those before the first load)
+    return sorted(u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss", "ftp")
                   and urlsplit(u).hostname != "127.0.0.1")
 
 

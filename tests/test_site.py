@@ -172,10 +172,16 @@ def test_api_reference(built_book):
         assert f'id="module-{module}"' in api, f"{module} is missing from the API page"
 
 
+def article(text):
+    """The page's own content: its <article>, without the theme's print-only header and toc."""
+    start = text.find("<article")
+    return text[start:text.find("</article>", start)] if start >= 0 else text
+
+
 def headings(page):
-    """(Sphinx's section number or "", the heading's own text) of every h1-h6 of a page."""
+    """(Sphinx's section number or "", the heading's own text) of every h1-h6 of a page's article."""
     found = []
-    for _, inner in HEADING.findall(page.read_text(encoding="utf-8")):
+    for _, inner in HEADING.findall(article(page.read_text(encoding="utf-8"))):
         number = SECTION_NUMBER.search(inner)
         text = html.unescape(re.sub(r"<[^>]+>", "", SECTION_NUMBER.sub("", inner))).replace("\u00b6", "").strip()
         found.append(((number.group(1).strip() if number else ""), text))
@@ -205,7 +211,8 @@ def test_toc_parts_in_sidebar(built_book):
     intro = (HTML_DIR / "book" / "intro.html").read_text(encoding="utf-8")
     captions = [html.unescape(c).strip() for c in re.findall(r'<p[^>]*class="caption[^"]*"[^>]*>\s*<span[^>]*>([^<]+)</span>', intro)]
     assert captions == [name for name, _ in PARTS], captions
-    sidebar = intro.split('class="caption', 1)[1]
+    start = intro.index('id="pst-primary-sidebar"')
+    sidebar = intro[start:intro.index("<main", start)].split('class="caption', 1)[1]
     blocks = re.split(r'<p[^>]*class="caption', sidebar)
     for (name, numbers), block in zip(PARTS, blocks):
         chapters_here = [int(m) for m in re.findall(r'href="\.\./notebooks/(\d\d)_', block)]
