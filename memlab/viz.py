@@ -216,11 +216,35 @@ def plot_dnc_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head
     return fig
 
 
+# the icons of matplotlib's animation controls, as text: its HTML asks a CDN for Font Awesome
+_BUTTON_SYMBOLS = {"fa-minus": "\u2212", "fa-plus": "+", "fa-fast-backward": "\u23ee",
+                   "fa-step-backward": "\u2502\u25c0", "fa-play": "\u25b6", "fa-pause": "\u23f8",
+                   "fa-step-forward": "\u25b6\u2502", "fa-fast-forward": "\u23ed"}
+
+
+def animation_html(anim) -> str:
+    """An animation as self-contained HTML and JavaScript (``anim.to_jshtml()``) that loads nothing.
+
+    matplotlib's player styles its buttons with Font Awesome from a CDN, which a book read offline
+    cannot reach; here the stylesheet link is dropped and each icon becomes a text symbol.
+    """
+    import re
+
+    def symbol(match):
+        icon, flipped = match.group(1), match.group(2)
+        if flipped and icon == "fa-play":
+            return "\u25c0"  # play backwards
+        return _BUTTON_SYMBOLS.get(icon, match.group(0))
+
+    page = re.sub(r"<link[^>]*font-awesome[^>]*>", "", anim.to_jshtml(), flags=re.S)
+    return re.sub(r'<i class="fa (fa-[a-z-]+)( fa-flip-horizontal)?"></i>', symbol, page)
+
+
 def animate_dnc(trace, sample: int = 0, head: int = 0, interval: int = 400):
     """An animation of one DNC run: memory, usage, link matrix and weightings, step by step.
 
     Returns a matplotlib FuncAnimation; in a notebook show it with
-    `IPython.display.HTML(animation.to_jshtml())`, which also plays in the static book.
+    `IPython.display.HTML(viz.animation_html(animation))`, which also plays in the static book.
     """
     memory, usage, link = _numpy(trace.memory[sample]), _numpy(trace.usage[sample]), _numpy(trace.link[sample])
     write, read = _numpy(trace.write_weights[sample]), _numpy(trace.read_weights[sample, :, head])

@@ -52,3 +52,17 @@ def test_ntm_trace_picture_shows_the_counted_output_steps():
     assert (shown[:, batch.mask[1] == 0] == 0).all()
     assert fig._suptitle.get_text() == "copy"
     plt.close(fig)
+
+
+def test_animation_html_loads_nothing_from_the_network():
+    from matplotlib import animation
+
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1])
+    anim = animation.FuncAnimation(fig, lambda i: (line.set_ydata([0, i]),), frames=3)
+    page = viz.animation_html(anim)
+    plt.close(fig)
+    assert "<link" not in page and "https://" not in page and "http://" not in page
+    assert 'class="fa ' not in page  # every icon replaced
+    assert "\u25b6" in page and "\u23f8" in page  # play and pause are still labelled
+    assert "<img" in page or "data:image" in page  # the frames are embedded
