@@ -85,6 +85,17 @@ class History:
     def __len__(self) -> int:
         return len(self.step)
 
+    def first_step_below(self, threshold: float, level: Optional[int] = None) -> Optional[int]:
+        """The first logged step whose interval mean bit errors fell below ``threshold``.
+
+        level: count only intervals trained at this curriculum level (e.g. the last one, the
+        whole task). None if no interval qualifies.
+        """
+        for i, (step, errors) in enumerate(zip(self.step, self.bit_errors)):
+            if errors < threshold and (level is None or self.level[i] == level):
+                return step
+        return None
+
 
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's global random number generators."""
@@ -96,13 +107,6 @@ def seed_everything(seed: int) -> None:
 def _device_of(model: nn.Module) -> torch.device:
     parameter = next(model.parameters(), None)
     return parameter.device if parameter is not None else torch.device("cpu")
-
-
-def _check_positive(name: str, value: Any, kind: type = int) -> None:
-    if kind is int:
-        integer(name, value, 1)
-    else:
-        positive_number(name, value)
 
 
 def train(
@@ -146,12 +150,12 @@ def train(
     compile: use the model's compiled step (calls ``model.compile_step()`` once, in place).
     device: move the model there first; batches always go to the model's device.
     """
-    _check_positive("steps", steps)
-    _check_positive("batch_size", batch_size)
-    _check_positive("log_every", log_every)
-    _check_positive("lr", lr, float)
+    integer("steps", steps, 1)
+    integer("batch_size", batch_size, 1)
+    integer("log_every", log_every, 1)
+    positive_number("lr", lr)
     if clip is not None:
-        _check_positive("clip", clip, float)
+        positive_number("clip", clip)
     if curriculum is not None:
         if not isinstance(curriculum, Curriculum):
             raise ValueError(f"curriculum must be a memlab Curriculum, got {type(curriculum).__name__}")
@@ -253,7 +257,7 @@ def measure(model: nn.Module, task: Task, batch_size: int = 64, seed: int = 1234
     answers, e.g. hops) and ``sequence_accuracy`` (fraction of sequences, e.g. paths, all right);
     bit errors then count the decoded one-hot answers and bits per sequence the cross-entropy.
     """
-    _check_positive("batch_size", batch_size)
+    integer("batch_size", batch_size, 1)
     was_training = model.training
     model.eval()
     try:
