@@ -362,3 +362,10 @@ def test_dnc_learns_copy_with_the_training_defaults():
     held_out = measure(model, task, batch_size=500, seed=4321)
     assert held_out["bit_errors"] <= 0.1, (
         f"{held_out['bit_errors']:.3f} held-out bit errors per sequence after {history.step[-1]} steps")
+
+
+def test_history_first_step_below():
+    history = History(step=[10, 20, 30, 40], bit_errors=[3.0, 0.4, 0.2, 0.1], level=[0, 0, 1, 1])
+    assert history.first_step_below(0.5) == 20
+    assert history.first_step_below(0.5, level=1) == 30  # the last level only
+    assert history.first_step_below(0.05) is None
