@@ -12,7 +12,7 @@ on first use, as attributes or with ``from memlab import checks``.
 """
 import importlib
 
-from . import addressing, controllers, dnc, models, ntm, tasks, train
+from . import addressing, controllers, dnc, models, ntm, recipes, tasks, train
 from .models import DNC, NTM, LSTMBaseline, build_model
 from .pretrained import pretrained  # standard library only; torch loads with the checkpoint
 
@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 _LAZY = ("analysis", "assign", "checks", "viz")  # submodules loaded on first use
 
-__all__ = ["addressing", "analysis", "checks", "controllers", "dnc", "ntm", "models", "tasks", "train",
+__all__ = ["addressing", "analysis", "checks", "controllers", "dnc", "ntm", "models", "recipes", "tasks", "train",
            "viz", "DNC", "NTM", "LSTMBaseline", "build_model", "pretrained", "__version__"]
 
 

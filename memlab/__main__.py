@@ -20,13 +20,14 @@ import torch
 from memlab.curriculum import METRICS as CURRICULUM_METRICS
 from memlab.curriculum import Curriculum
 from memlab.models import MODELS, build_model
+from memlab.recipes import OPTIMIZERS
 from memlab.tasks import TASKS, make_task
 from memlab.train import Checkpoint, evaluate, format_table, load_checkpoint, measure, save_checkpoint
 from memlab.train import seed_everything, train
 
 # constructor arguments that have a --option; each is passed on only when given
 MODEL_OPTIONS = ("hidden_size", "memory_size", "word_size", "read_heads", "write_heads",
-                 "shift_range", "controller", "num_layers")
+                 "shift_range", "controller", "num_layers", "interface_clip")
 # switches of the DNC (Csordás & Schmidhuber 2019), passed on only when given
 MODEL_FLAGS = ("masking", "deallocation", "link_sharpness")
 TASK_OPTIONS = ("width", "min_length", "max_length", "min_repeats", "max_repeats", "item_length",
@@ -69,9 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", choices=sorted(MODELS), default="dnc", help="default: %(default)s")
     run.add_argument("--task", choices=sorted(TASKS), default="copy", help="default: %(default)s")
     run.add_argument("--steps", type=int, default=2000, help="default: %(default)s")
-    run.add_argument("--batch-size", type=int, default=16, help="default: %(default)s")
-    run.add_argument("--lr", type=float, default=1e-2, help="Adam's step size (%(default)s)")
-    run.add_argument("--clip", type=float, default=10.0, help="largest gradient norm (%(default)s)")
+    group = run.add_argument_group(
+        "optimisation (defaults: the model's recipe, memlab.recipes; DNC: adam, 1e-2, batch 16, "
+        "clip 10)")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="adam or rmsprop")
+    group.add_argument("--batch-size", type=int, default=None, help="sequences per step")
+    group.add_argument("--lr", type=float, default=None, help="the optimiser's step size")
+    group.add_argument("--clip", type=float, default=None, help="largest gradient norm")
     run.add_argument("--seed", type=int, default=0, help="of the weights and data (%(default)s)")
     run.add_argument("--log-every", type=int, default=50, help="history interval (%(default)s)")
     run.add_argument(
@@ -107,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     for option in MODEL_OPTIONS:
         group.add_argument(
             "--" + option.replace("_", "-"),
-            type=str if option == "controller" else int,
+            type={"controller": str, "interface_clip": float}.get(option, int),
             default=None,
         )
     for option, what in zip(MODEL_FLAGS, ("masked content look-ups", "erase freed slots",
@@ -206,7 +211,8 @@ def _run_training(args: argparse.Namespace, model, task, curriculum, earlier):
         args.steps,
         batch_size=args.batch_size,
         lr=args.lr,
-        clip=args.clip,
+        clip="recipe" if args.clip is None else args.clip,
+        optimizer=args.optimizer,
         seed=args.seed,
         log_every=args.log_every,
         compile=args.compile,

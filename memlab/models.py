@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from . import dnc, ntm
 from .controllers import make_controller
-from .validation import integer
+from .validation import integer, positive_number
 
 
 def _check_size(name: str, value) -> int:
@@ -230,10 +230,17 @@ class NTMTrace(NamedTuple):
     write_gamma: Tensor      #: [B, T, Hw]
 
 
+INTERFACE_CLIP = 20.0
+"""The NTM clips its controller's outputs, the heads' raw parameters, to [-20, 20] (Collier & Beel
+2018): it keeps the sharpening and the key strengths from saturating early in training."""
+
+
 class NTM(_Unrolled):
     """Neural Turing Machine (Graves et al. 2014) with any number of read and write heads.
 
-    shift_range k allows shifts -k..k (S = 2k + 1 offsets).
+    shift_range k allows shifts -k..k (S = 2k + 1 offsets). interface_clip: the controller's
+    outputs (the heads' parameters before their squashing functions) are clipped to
+    [-interface_clip, interface_clip] (None: not clipped).
     """
 
     kind = "ntm"
@@ -241,7 +248,8 @@ class NTM(_Unrolled):
 
     def __init__(self, input_size: int, output_size: int, hidden_size: int = 100,
                  memory_size: int = 128, word_size: int = 20, read_heads: int = 1,
-                 write_heads: int = 1, shift_range: int = 1, controller: str = "lstm"):
+                 write_heads: int = 1, shift_range: int = 1, controller: str = "lstm",
+                 interface_clip: Optional[float] = INTERFACE_CLIP):
         super().__init__()
         self._check_common(input_size, output_size, hidden_size, controller)
         _check_size("memory_size", memory_size)
@@ -252,9 +260,12 @@ class NTM(_Unrolled):
         if 2 * shift_range + 1 > memory_size:
             raise ValueError(f"shift_range must satisfy 2 * shift_range + 1 <= memory_size "
                              f"({memory_size}), got {shift_range}")
+        if interface_clip is not None:
+            positive_number("interface_clip", interface_clip)
         self.config = dict(input_size=input_size, output_size=output_size, hidden_size=hidden_size,
                            memory_size=memory_size, word_size=word_size, read_heads=read_heads,
-                           write_heads=write_heads, shift_range=shift_range, controller=controller)
+                           write_heads=write_heads, shift_range=shift_range, controller=controller,
+                           interface_clip=interface_clip)
         self.shift_width = 2 * shift_range + 1
         self.head_size = ntm.head_size(word_size, self.shift_width)
         read_size = read_heads * word_size
@@ -275,6 +286,8 @@ class NTM(_Unrolled):
         R, Hw, W, S = c["read_heads"], c["write_heads"], c["word_size"], self.shift_width
         hidden, controller_state = self.controller.step(projected, state.read_vectors, state.controller)
         raw = self.interface(hidden)
+        if c["interface_clip"] is not None:
+            raw = raw.clamp(-c["interface_clip"], c["interface_clip"])
         read_raw, write_raw, erase_add = torch.split(
             raw, [R * self.head_size, Hw * self.head_size, Hw * 2 * W], dim=-1)
         read = ntm.parse_heads(read_raw, R, W, S)

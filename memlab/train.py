@@ -19,6 +19,7 @@ from tqdm.std import tqdm as std_tqdm
 
 from memlab.curriculum import Curriculum
 from memlab.models import build_model
+from memlab.recipes import OPTIMIZERS, recipe
 from memlab.metrics import answer_accuracy, answer_bits, bit_errors, bits_per_sequence
 from memlab.metrics import masked_bce, masked_cross_entropy, sequence_accuracy
 from memlab.tasks import Task, make_task
@@ -113,9 +114,9 @@ def train(
     model: nn.Module,
     task: Task,
     steps: int,
-    batch_size: int = 16,
-    lr: float = 1e-2,
-    clip: Optional[float] = 10.0,
+    batch_size: Optional[int] = None,
+    lr: Optional[float] = None,
+    clip: Union[float, None, str] = "recipe",
     seed: int = 0,
     log_every: int = 50,
     progress: bool = True,
@@ -125,8 +126,14 @@ def train(
     max_seconds: Optional[float] = None,
     curriculum: Optional[Curriculum] = None,
     resume: Optional[History] = None,
+    optimizer: Optional[str] = None,
 ) -> History:
-    """Train ``model`` on fresh batches of ``task`` with Adam and the task's loss.
+    """Train ``model`` on fresh batches of ``task`` with the task's loss.
+
+    optimizer, lr, batch_size, clip: by default the recipe of the model's kind
+    (``memlab.recipes.recipe(model)``: Adam, step size 1e-2, batch 16, gradient norm clipped at
+    10 for the DNC); give any of them to override it. optimizer: "adam" or "rmsprop" (momentum
+    0.9); clip: the largest gradient norm, or None for no clipping.
 
     The loss is the masked BCE (masked_bce), or for a categorical task (``task.categorical``, such
     as graph traversal) the cross-entropy per counted answer (masked_cross_entropy).
@@ -134,7 +141,6 @@ def train(
     seed: seeds the data stream only (a private torch.Generator). The model's initial weights
     come from torch's global generator when it was built: call seed_everything(seed) before
     building it for a reproducible run.
-    clip: the largest gradient norm (None: no clipping).
     log_every: the history gets one entry every log_every steps (and one for a last, shorter
     interval), each the mean over its steps.
     stop_at: stop early once an interval's mean bit errors per sequence falls below this (with a
@@ -151,6 +157,13 @@ def train(
     device: move the model there first; batches always go to the model's device.
     """
     integer("steps", steps, 1)
+    defaults = recipe(model)
+    batch_size = defaults.batch_size if batch_size is None else batch_size
+    lr = defaults.lr if lr is None else lr
+    clip = defaults.clip if isinstance(clip, str) and clip == "recipe" else clip
+    optimizer = defaults.optimizer if optimizer is None else optimizer
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     integer("batch_size", batch_size, 1)
     integer("log_every", log_every, 1)
     positive_number("lr", lr)
@@ -174,7 +187,10 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     # the fused Adam kernel (CPU and CUDA) updates all parameters in one call
     fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in model.parameters())
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
+    if optimizer == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
+    else:
+        optimizer = torch.optim.RMSprop(model.parameters(), lr=lr, momentum=0.9, alpha=0.95)
     history = History() if resume is None else History(**dataclasses.asdict(resume))
     step0 = history.step[-1] if history.step else 0
     seconds0 = history.seconds[-1] if history.seconds else 0.0
@@ -415,7 +431,10 @@ def load_checkpoint(path: PathLike, map_location: Union[str, torch.device] = "cp
         )
     try:
         spec = data["model"]
-        model = build_model(spec["kind"], **spec["config"])
+        config = dict(spec["config"])
+        if spec["kind"] == "ntm":  # saved before the NTM clipped its interface by default
+            config.setdefault("interface_clip", None)
+        model = build_model(spec["kind"], **config)
         model.load_state_dict(data["state_dict"])
         task = (
             make_task(data["task"]["name"], **data["task"]["params"]) if data.get("task") else None

@@ -369,3 +369,74 @@ def test_history_first_step_below():
     assert history.first_step_below(0.5) == 20
     assert history.first_step_below(0.5, level=1) == 30  # the last level only
     assert history.first_step_below(0.05) is None
+
+
+class _Recorded(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kind", ["dnc", "ntm", "lstm"])
+def test_train_follows_the_models_recipe_unless_told_otherwise(kind, monkeypatch):
+    from memlab import recipes
+
+    seen = []
+
+    def spy(name):
+        real = getattr(torch.optim, name)
+
+        def make(params, lr, **options):
+            seen.append((name, lr))
+            return real(params, lr=lr, **options)
+        return make
+
+    monkeypatch.setattr(torch.optim, "Adam", spy("Adam"))
+    monkeypatch.setattr(torch.optim, "RMSprop", spy("RMSprop"))
+    task = CopyTask(width=4, max_length=3)
+    model = memlab.build_model(kind, input_size=task.input_size, output_size=task.output_size)
+    monkeypatch.setitem(recipes.RECIPES, kind, recipes.Recipe("rmsprop", 3e-4, 2, 1.0))
+    history = train(model, task, 1, progress=False)
+    assert seen == [("RMSprop", 3e-4)] and len(history) == 1
+    seen.clear()
+    train(model, task, 1, progress=False, optimizer="adam", lr=2e-3, batch_size=3, clip=None)
+    assert seen == [("Adam", 2e-3)]
+
+
+def test_recipes_are_valid_and_documented():
+    from memlab import recipes
+
+    assert set(recipes.RECIPES) == set(memlab.models.MODELS)
+    for kind, recipe in recipes.RECIPES.items():
+        assert recipe.measured, kind
+        assert recipes.recipe(kind) is recipe
+    assert recipes.recipe(memlab.NTM(3, 2)) is recipes.RECIPES["ntm"]
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        recipes.Recipe("sgd")
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        train(memlab.NTM(5, 4), CopyTask(width=4), 1, progress=False, optimizer="sgd")
+
+
+def test_ntm_clips_its_interface_and_old_checkpoints_keep_their_behaviour(tmp_path):
+    from memlab.models import INTERFACE_CLIP
+
+    task = CopyTask(width=4, max_length=3)
+    torch.manual_seed(0)
+    clipped = memlab.NTM(task.input_size, task.output_size, hidden_size=8, memory_size=8, word_size=4)
+    assert clipped.config["interface_clip"] == INTERFACE_CLIP == 20.0
+    with torch.no_grad():  # huge interface outputs: clipping must change what the heads do
+        clipped.interface.weight.mul_(1e3)
+    unclipped = memlab.NTM(**{**clipped.config, "interface_clip": None})
+    unclipped.load_state_dict(clipped.state_dict())
+    x = task.batch(2, torch.Generator().manual_seed(1))[0]
+    _, trace = clipped(x, return_trace=True)
+    _, raw = unclipped(x, return_trace=True)
+    gamma_max = 1 + torch.nn.functional.softplus(torch.tensor(INTERFACE_CLIP))
+    assert trace.write_gamma.max() <= gamma_max + 1e-4 < raw.write_gamma.max()
+    # a checkpoint saved before the clip existed loads without it
+    path = tmp_path / "old.pt"
+    save_checkpoint(path, unclipped, task)
+    data = torch.load(path, weights_only=True)
+    del data["model"]["config"]["interface_clip"]
+    torch.save(data, path)
+    assert load_checkpoint(path).model.config["interface_clip"] is None
+    with pytest.raises(ValueError, match="interface_clip must be a positive number"):
+        memlab.NTM(3, 2, interface_clip=0)

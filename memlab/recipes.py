@@ -1,0 +1,70 @@
+"""Recommended training settings, one recipe per model, each chosen by measurement.
+
+``train()`` and ``python -m memlab train`` take every setting they are not given from the recipe
+of the model they train, so there is one place that says how each model is best trained. The
+figures quoted with each recipe were measured with ``benchmarks/learning.py`` on one CPU thread
+(see benchmarks/README.md); rerun it after changing a recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Union
+
+from memlab.validation import integer, positive_number
+
+OPTIMIZERS = ("adam", "rmsprop")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train one kind of model.
+
+    Args:
+        optimizer: "adam" (Kingma & Ba 2015) or "rmsprop" (with momentum 0.9, as the NTM and DNC
+            papers train).
+        lr: the optimiser's step size.
+        batch_size: sequences per step.
+        clip: the largest gradient norm (None: no clipping).
+        measured: what the recipe was chosen on, in a sentence.
+    """
+
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    batch_size: int = 16
+    clip: Optional[float] = 10.0
+    measured: str = ""
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        positive_number("lr", self.lr)
+        integer("batch_size", self.batch_size, 1)
+        if self.clip is not None:
+            positive_number("clip", self.clip)
+
+
+RECIPES = {
+    "dnc": Recipe(
+        "adam", 1e-2, 16, 10.0,
+        measured="copy, lengths 1-10: 20 of 20 seeds below 0.1 bit errors per sequence within "
+                 "400 steps (median 250).",
+    ),
+    "ntm": Recipe(
+        "adam", 1e-2, 16, 10.0,
+        measured="copy, lengths 1-20: see benchmarks/README.md.",
+    ),
+    "lstm": Recipe(
+        "adam", 1e-2, 16, 10.0,
+        measured="the baseline is trained as the DNC is, so that the two compare like for like.",
+    ),
+}
+
+
+def recipe(model_or_kind: Union[str, object]) -> Recipe:
+    """The recipe of a model kind ("dnc", "ntm", "lstm") or of a model (its ``.kind``).
+
+    A model of no known kind gets the default ``Recipe()`` (Adam, 1e-2, batch 16, clip 10).
+    """
+    kind = model_or_kind if isinstance(model_or_kind, str) else getattr(model_or_kind, "kind", None)
+    return RECIPES.get(kind, Recipe())
