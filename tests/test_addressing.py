@@ -542,7 +542,15 @@ class EpsilonReference:
 
 
 def rollout(api, state: dict, interfaces: list) -> list:
-    """The DNC memory access in the order of one time step (Graves et al. 2016, Methods)."""
+    """The reference order of the DNC memory access, one time step per interface (Graves et al.
+    2016, Methods), written out here, not taken from memlab.
+
+    api: `addressing` or `EpsilonReference()`; the equations come from it, the order is this
+    function's own. `rollout(EpsilonReference(), ...)` is the reference that
+    tests/test_dnc.py compares `memlab.dnc.access_step`, the order memlab runs, with; the tests
+    here check memlab's equations along this order. Returns one dict per step: the state
+    fields, the intermediate weightings and the read vectors.
+    """
     history = []
     for xi in interfaces:
         s = dict(state)
@@ -628,6 +636,8 @@ def test_rollout_keeps_the_invariants(start):
 
 
 def test_rollout_matches_the_paper_reference_step_by_step():
+    """memlab's equations chained in the reference order match the paper's, step by step (the
+    order of `memlab.dnc.access_step` itself: tests/test_dnc.py)."""
     # Random distinct initial usage: with ties (e.g. all-zero usage) the slot allocated first
     # depends on how the sort breaks them, which the paper leaves open.
     B, N, W, R = 2, 5, 3, 2
@@ -751,7 +761,8 @@ def test_sharpen_links_in_float32_with_a_large_sharpness():
 
 
 def improved_rollout(api: str, state: dict, interfaces: list, masks: list, sharpness: list) -> list:
-    """The DNC memory access with the three changes of Csordás & Schmidhuber (2019).
+    """The reference order of the DNC memory access with the three changes of Csordás &
+    Schmidhuber (2019); tests/test_improvements.py compares `memlab.dnc.access_step` with it.
 
     api: "memlab" or "reference". masks[t]: (write mask [B, 1, W], read masks [B, R, W]);
     sharpness[t]: (forward [B, R], backward [B, R]).
