@@ -21,14 +21,17 @@ def _check_index(name: str, value, minimum: int, maximum: int | None = None) -> 
 def read_mode_usage(read_modes: Tensor, mask: Tensor) -> Tensor:
     """Mean read mode of each read head over the counted steps, all samples pooled.
 
-    read_modes: [B, T, R, 3], each [b, t, r] a distribution over the modes in the
-    paper's order (backward, content, forward); mask: [B, T], 1 on the steps to
-    count and 0 elsewhere (a task's ``Batch.mask`` counts the output phase; use
-    ``torch.ones(B, T)`` for every step) -> [R, 3]: row r is head r's mean
-    (backward, content, forward) weight, summing to 1.
-
     Every counted step of every sample weighs the same, so a longer sequence
     contributes more steps than a short one.
+
+    Args:
+        read_modes: [B, T, R, 3], each [b, t, r] a distribution over the modes in the
+            paper's order (backward, content, forward), e.g. ``trace.read_modes``.
+        mask: [B, T], 1 on the steps to count and 0 elsewhere (a task's ``Batch.mask``
+            counts the output phase; use ``torch.ones(B, T)`` for every step).
+
+    Returns:
+        [R, 3], row r head r's mean (backward, content, forward) weight, summing to 1.
     """
     if not isinstance(read_modes, Tensor) or read_modes.dim() != 4 or read_modes.shape[-1] != 3:
         shape = tuple(read_modes.shape) if isinstance(read_modes, Tensor) else type(read_modes).__name__
@@ -48,14 +51,18 @@ def read_mode_usage(read_modes: Tensor, mask: Tensor) -> Tensor:
 def link_chain(link: Tensor, start: int, length: int) -> list[int]:
     """Follow the forward links of a temporal link matrix from slot ``start``.
 
-    link: [N, N], L[i, j] = how much slot i was written right after slot j (as
-    memlab.addressing.update_link defines it), so the slot written after slot j
-    is argmax_i L[i, j]; start: a slot in [0, N); length >= 1 -> a list of
-    ``length`` slot indices (plain ints) beginning with ``start``: for a memory
-    written in sequence, the order of the writes.
+    The slot written after slot j is argmax_i L[i, j]. A column of zeros (a slot
+    never followed by a write) leads to slot 0, the first maximum, like torch.argmax.
 
-    A column of zeros (a slot never followed by a write) leads to slot 0, the
-    first maximum, like torch.argmax.
+    Args:
+        link: [N, N], L[i, j] = how much slot i was written right after slot j (as
+            memlab.addressing.update_link defines it), e.g. ``trace.link[0, t]``.
+        start: the first slot, in [0, N).
+        length: how many slots to list, >= 1.
+
+    Returns:
+        A list of ``length`` slot indices (plain ints) beginning with ``start``; for a
+        memory written in sequence, the order of the writes.
     """
     if not isinstance(link, Tensor) or link.dim() != 2 or link.shape[0] != link.shape[1]:
         shape = tuple(link.shape) if isinstance(link, Tensor) else type(link).__name__
@@ -71,16 +78,21 @@ def link_chain(link: Tensor, start: int, length: int) -> list[int]:
     return chain
 
 
-__all__ = ["read_mode_usage", "link_chain"]
-
-
 def read_sources(read_weights: Tensor, write_weights: Tensor) -> Tensor:
     """Which write each read looks at: the step whose write weighting overlaps the read most.
 
     The overlap of read weighting r and the write weighting w_t of step t is sum_i r[i] w_t[i]:
     how much of what the read returns was written at step t (while no later write covered the
     same slots, as in a graph's description phase).
-    read_weights: [..., R, N]; write_weights: [T, N] -> [..., R] (long, step indices)
+
+    Args:
+        read_weights: [..., R, N], e.g. one sample's reads at every step,
+            ``trace.read_weights[b]``.
+        write_weights: [T, N], the write weightings of T steps, e.g. those of a graph's
+            description, ``trace.write_weights[b, :E]``.
+
+    Returns:
+        [..., R], long, for each read the step t in [0, T) it overlaps most.
     """
     if read_weights.dim() < 1 or write_weights.dim() != 2 \
             or read_weights.shape[-1] != write_weights.shape[-1]:
@@ -89,3 +101,6 @@ def read_sources(read_weights: Tensor, write_weights: Tensor) -> Tensor:
             f"{tuple(read_weights.shape)} and {tuple(write_weights.shape)}"
         )
     return (read_weights @ write_weights.T).argmax(-1)
+
+
+__all__ = ["read_mode_usage", "link_chain", "read_sources"]

@@ -50,14 +50,35 @@ class Curriculum:
 
     @classmethod
     def lengths(cls, lengths: Sequence[int], threshold: float, **options: Any) -> "Curriculum":
-        """Levels that raise ``max_length`` through ``lengths`` (e.g. copy: 5, 10, 20)."""
+        """Levels that raise ``max_length`` through ``lengths`` (e.g. copy: 5, 10, 20).
+
+        Args:
+            lengths: the ``max_length`` of each level, easiest first.
+            threshold: as for the constructor.
+            **options: ``metric`` and ``patience``, as for the constructor.
+
+        Returns:
+            The Curriculum with one level ``{"max_length": n}`` per length.
+        """
         return cls(tuple({"max_length": int(n)} for n in lengths), threshold, **options)
 
     def __len__(self) -> int:
+        """The number of levels."""
         return len(self.levels)
 
     def task_at(self, task, level: int):
-        """``task`` with the parameters of ``level`` (0 is the easiest)."""
+        """``task`` with the parameters of ``level`` (0 is the easiest).
+
+        Args:
+            task: a task of memlab.tasks, e.g. ``CopyTask()``.
+            level: in [0, len(self)).
+
+        Returns:
+            A copy of ``task`` with the level's parameters (``dataclasses.replace``).
+
+        Raises:
+            ValueError: a level out of range, or parameters the task does not take or accept.
+        """
         integer("level", level, 0, len(self) - 1)
         try:
             return dataclasses.replace(task, **self.levels[level])
@@ -65,17 +86,37 @@ class Curriculum:
             raise ValueError(f"levels[{level}] does not fit task {task.name}: {err}") from err
 
     def check(self, task) -> None:
-        """Raise ValueError unless every level makes a valid ``task``."""
+        """Raise ValueError unless every level makes a valid ``task``.
+
+        Args:
+            task: the base task the levels apply to.
+
+        Returns:
+            None.
+        """
         for level in range(len(self)):
             self.task_at(task, level)
 
     def to_dict(self) -> dict:
-        """Plain values, for a checkpoint's ``extra``."""
+        """Plain values, for a checkpoint's ``extra``.
+
+        Returns:
+            A dict of plain values (levels, threshold, metric, patience); `from_dict` reads it
+            back.
+        """
         return {"levels": [dict(level) for level in self.levels], "threshold": float(self.threshold),
                 "metric": self.metric, "patience": self.patience}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Curriculum":
+        """The Curriculum that `to_dict` wrote.
+
+        Args:
+            data: the dict of `to_dict` ("metric" and "patience" may be missing).
+
+        Returns:
+            The Curriculum.
+        """
         return cls(tuple(data["levels"]), data["threshold"], data.get("metric", "bit_errors"),
                    data.get("patience", 1))
 

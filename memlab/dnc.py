@@ -26,18 +26,25 @@ from . import addressing as A
 
 
 class AccessState(NamedTuple):
-    """The DNC memory between two time steps."""
+    """The DNC memory between two time steps: what `access_step` takes and returns.
 
-    memory: Tensor         #: [B, N, W]
-    usage: Tensor          #: [B, N], in [0, 1]
-    link: Tensor           #: [B, N, N], diagonal zero
-    precedence: Tensor     #: [B, N], sums to at most 1
-    read_weights: Tensor   #: [B, R, N]
-    write_weights: Tensor  #: [B, N]
+    Sizes: B batch, N memory_size, W word_size, R read_heads.
+    """
+
+    memory: Tensor         #: [B, N, W], M_t
+    usage: Tensor          #: [B, N], u_t, in [0, 1]
+    link: Tensor           #: [B, N, N], L_t, diagonal zero
+    precedence: Tensor     #: [B, N], p_t, sums to at most 1
+    read_weights: Tensor   #: [B, R, N], w^{r,i}_t, one weighting per read head
+    write_weights: Tensor  #: [B, N], w^w_t
 
 
 class Interface(NamedTuple):
-    """The interface vector xi_t of Graves et al. (2016), parsed and squashed into its fields."""
+    """The interface vector xi_t of Graves et al. (2016), parsed and squashed into its fields.
+
+    `parse_interface` builds one from the controller's output; shapes use B batch,
+    W word_size, R read_heads.
+    """
 
     read_keys: Tensor        #: [B, R, W]
     read_strengths: Tensor   #: [B, R], oneplus
@@ -77,11 +84,12 @@ IMPROVEMENT_FIELDS = ImprovedInterface._fields[len(Interface._fields):]
 
 
 class AccessInfo(NamedTuple):
-    """Intermediate weightings of one step, returned for pictures and analysis."""
+    """Intermediate weightings of one step, returned for pictures and analysis (B batch,
+    N memory_size, R read_heads)."""
 
-    allocation: Tensor      #: [B, N]
-    write_content: Tensor   #: [B, N]
-    read_content: Tensor    #: [B, R, N]
+    allocation: Tensor      #: [B, N], a_t
+    write_content: Tensor   #: [B, N], c^w_t, the write key's content weighting on M_{t-1}
+    read_content: Tensor    #: [B, R, N], c^{r,i}_t, the read keys' content weightings on M_t
     forward: Tensor         #: [B, R, N], sharpened when the interface has forward_sharpness
     backward: Tensor        #: [B, R, N], sharpened when the interface has backward_sharpness
 
@@ -97,8 +105,8 @@ def interface_table(word_size: int, read_heads: int, masking: bool = False,
     sharpnesses (2R). The options only append, so the 2016 layout never moves.
 
     Args:
-        word_size: W.
-        read_heads: R.
+        word_size: W, the width of a memory word.
+        read_heads: R, the number of read heads.
         masking: add read_masks [R, W] and write_mask [W] (sigmoid).
         link_sharpness: add forward_sharpness [R] and backward_sharpness [R] (oneplus).
 
@@ -132,6 +140,15 @@ def interface_fields(word_size: int, read_heads: int, masking: bool = False,
 
     `interface_table` with each shape replaced by its number of entries; without
     options the sizes add up to W*R + 3W + 5R + 3.
+
+    Args:
+        word_size: W, the width of a memory word.
+        read_heads: R, the number of read heads.
+        masking: add the read and write masks.
+        link_sharpness: add the forward and backward sharpnesses.
+
+    Returns:
+        A list of (name, number of entries per sample, activation).
     """
     return [(name, math.prod(shape), activation) for name, shape, activation
             in interface_table(word_size, read_heads, masking, link_sharpness)]
@@ -140,14 +157,35 @@ def interface_fields(word_size: int, read_heads: int, masking: bool = False,
 def interface_size(word_size: int, read_heads: int, masking: bool = False,
                    link_sharpness: bool = False) -> int:
     """Length of the interface vector: W*R + 3W + 5R + 3, plus R*W + W with masking and
-    2R with link sharpness."""
+    2R with link sharpness.
+
+    Args:
+        word_size: W, the width of a memory word.
+        read_heads: R, the number of read heads.
+        masking: count the read and write masks.
+        link_sharpness: count the forward and backward sharpnesses.
+
+    Returns:
+        The number of entries of xi per sample (the controller's interface output size).
+    """
     return sum(size for _, size, _ in
                interface_fields(word_size, read_heads, masking, link_sharpness))
 
 
 def interface_slices(word_size: int, read_heads: int, masking: bool = False,
                      link_sharpness: bool = False) -> dict[str, slice]:
-    """Where each field lies in the interface vector."""
+    """Where each field lies in the interface vector.
+
+    Args:
+        word_size: W, the width of a memory word.
+        read_heads: R, the number of read heads.
+        masking: the vector holds the read and write masks.
+        link_sharpness: the vector holds the forward and backward sharpnesses.
+
+    Returns:
+        A dict from each field's name to its slice of xi's last axis, in the order of
+        `interface_table`.
+    """
     slices, start = {}, 0
     for name, size, _ in interface_fields(word_size, read_heads, masking, link_sharpness):
         slices[name] = slice(start, start + size)
@@ -164,8 +202,8 @@ def parse_interface(xi: Tensor, word_size: int, read_heads: int, masking: bool =
 
     Args:
         xi: [B, interface_size(word_size, read_heads, masking, link_sharpness)].
-        word_size: W.
-        read_heads: R.
+        word_size: W, the width of a memory word.
+        read_heads: R, the number of read heads.
         masking: xi holds the read and write masks.
         link_sharpness: xi holds the forward and backward sharpnesses.
 
@@ -198,7 +236,20 @@ def parse_interface(xi: Tensor, word_size: int, read_heads: int, masking: bool =
 
 def initial_state(batch_size: int, memory_size: int, word_size: int, read_heads: int,
                   device=None, dtype=None) -> AccessState:
-    """An empty memory: all zeros (no slot used, no links, no attention)."""
+    """An empty memory: all zeros (no slot used, no links, no attention).
+
+    Args:
+        batch_size: B, the number of samples.
+        memory_size: N, the number of memory slots.
+        word_size: W, the width of a memory word.
+        read_heads: R, the number of read heads.
+        device: the device of every tensor (torch's default when None).
+        dtype: their dtype (torch's default when None).
+
+    Returns:
+        An AccessState of zeros, memory [B, N, W], usage [B, N], link [B, N, N],
+        precedence [B, N], read_weights [B, R, N] and write_weights [B, N].
+    """
     def zeros(*shape):
         return torch.zeros(batch_size, *shape, device=device, dtype=dtype)
 
@@ -223,13 +274,16 @@ def access_step(interface: Interface | ImprovedInterface, state: AccessState,
     A plain `Interface` and ``deallocation=False`` give the 2016 DNC.
 
     Args:
-        interface: this step's parsed interface.
-        state: the previous step's AccessState.
+        interface: this step's parsed interface (`parse_interface`), fields [B, ...].
+        state: the previous step's AccessState: memory [B, N, W], usage [B, N],
+            link [B, N, N], precedence [B, N], read_weights [B, R, N], write_weights [B, N].
         deallocation: erase the content of freed slots: the write acts on
             M_{t-1} o psi_t 1^T instead of M_{t-1}.
 
     Returns:
-        (read_vectors [B, R, W], the new AccessState, AccessInfo).
+        (read_vectors [B, R, W], the new AccessState with the same shapes, AccessInfo of
+        this step's allocation [B, N], write_content [B, N], read_content [B, R, N],
+        forward [B, R, N] and backward [B, R, N]).
     """
     read_masks = getattr(interface, "read_masks", None)
     write_mask = getattr(interface, "write_mask", None)

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+
 def _check_metric_args(logits: Tensor, targets: Tensor, mask: Tensor) -> None:
     if logits.dim() != 3:
         raise ValueError(f"logits must have shape [B, T, O], got {tuple(logits.shape)}")
@@ -31,9 +32,15 @@ def _check_metric_args(logits: Tensor, targets: Tensor, mask: Tensor) -> None:
 def bit_errors(logits: Tensor, targets: Tensor, mask: Tensor, one_hot: bool = False) -> Tensor:
     """Wrong bits per sequence, thresholding logits at 0 (probability 0.5), on masked steps only.
 
-    logits, targets: [B, T, O]; mask: [B, T] -> [B] (float counts)
-    one_hot: decode each step as a one-hot of its largest logit instead (categorical tasks), so a
-    wrong answer counts 2 bits.
+    Args:
+        logits: [B, T, O], the model's outputs before the sigmoid or softmax.
+        targets: [B, T, O], 0/1 bits.
+        mask: [B, T], 1.0 on the steps that count.
+        one_hot: decode each step as a one-hot of its largest logit instead (categorical
+            tasks), so a wrong answer counts 2 bits.
+
+    Returns:
+        [B], the wrong bits of each sequence as float counts.
     """
     _check_metric_args(logits, targets, mask)
     decoded = decode_one_hot(logits) if one_hot else (logits > 0).float()
@@ -50,19 +57,33 @@ def _bce_per_step(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
 def bits_per_sequence(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
     """Cost per sequence of the NTM paper: summed binary cross-entropy in bits over masked steps.
 
-    logits, targets: [B, T, O]; mask: [B, T] -> [B]
+    Args:
+        logits: [B, T, O], the model's outputs before the sigmoid or softmax.
+        targets: [B, T, O], 0/1 bits.
+        mask: [B, T], 1.0 on the steps that count.
+
+    Returns:
+        [B], the binary cross-entropy of each sequence in bits, summed over its counted steps
+        and channels.
     """
     _check_metric_args(logits, targets, mask)
     return _bce_per_step(logits, targets, mask).sum(-1) / math.log(2)
 
 
 def masked_bce(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
-    """Training loss: binary cross-entropy in nats per counted target bit. -> scalar
+    """Training loss: binary cross-entropy in nats per counted target bit.
 
     That is the mean over sequences of each sequence's summed masked BCE, divided by the mean
     number of counted bits per sequence (masked steps x output channels), so the loss does not
     scale with sequence length and reads ln 2 ~ 0.693 for a model that always answers 0.5.
-    logits, targets: [B, T, O]; mask: [B, T]
+
+    Args:
+        logits: [B, T, O], the model's outputs before the sigmoid or softmax.
+        targets: [B, T, O], 0/1 bits.
+        mask: [B, T], 1.0 on the steps that count.
+
+    Returns:
+        [] (a scalar), the loss to backpropagate.
     """
     _check_metric_args(logits, targets, mask)
     counted_bits = (mask.sum() * logits.shape[-1]).clamp_min(1.0)
@@ -73,7 +94,14 @@ def masked_bce(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
 
 
 def decode_one_hot(logits: Tensor) -> Tensor:
-    """The decoded answer of each step: a one-hot of the largest logit. [B, T, O] -> [B, T, O]"""
+    """The decoded answer of each step: a one-hot of the largest logit.
+
+    Args:
+        logits: [B, T, O].
+
+    Returns:
+        [B, T, O], one-hot along the last axis, in the dtype of logits.
+    """
     return F.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
 
 
@@ -83,9 +111,15 @@ def _right_answers(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
 
 
 def masked_cross_entropy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
-    """Training loss of categorical tasks: cross-entropy in nats per counted answer. -> scalar
+    """Training loss of categorical tasks: cross-entropy in nats per counted answer.
 
-    logits, targets: [B, T, O] (targets one-hot on counted steps); mask: [B, T]
+    Args:
+        logits: [B, T, O], the model's outputs before the sigmoid or softmax.
+        targets: [B, T, O], one-hot on the counted steps.
+        mask: [B, T], 1.0 on the steps that count.
+
+    Returns:
+        [] (a scalar), the mean cross-entropy of a counted step, softmax over the O classes.
     """
     _check_metric_args(logits, targets, mask)
     per_step = -(targets * F.log_softmax(logits, dim=-1)).sum(-1) * mask
@@ -93,20 +127,47 @@ def masked_cross_entropy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tenso
 
 
 def answer_bits(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
-    """Cross-entropy in bits summed over the counted answers of each sequence. -> [B]"""
+    """Cross-entropy in bits summed over the counted answers of each sequence.
+
+    Args:
+        logits: [B, T, O], the model's outputs before the sigmoid or softmax.
+        targets: [B, T, O], one-hot on the counted steps.
+        mask: [B, T], 1.0 on the steps that count.
+
+    Returns:
+        [B], each sequence's cross-entropy in bits.
+    """
     _check_metric_args(logits, targets, mask)
     per_step = -(targets * F.log_softmax(logits, dim=-1)).sum(-1) * mask
     return per_step.sum(-1) / math.log(2)
 
 
 def answer_accuracy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
-    """Fraction of each sequence's counted answers (e.g. hops) that are right. -> [B]"""
+    """Fraction of each sequence's counted answers (e.g. hops) that are right.
+
+    Args:
+        logits: [B, T, O], the model's outputs before the sigmoid or softmax.
+        targets: [B, T, O], one-hot on the counted steps.
+        mask: [B, T], 1.0 on the steps that count.
+
+    Returns:
+        [B], in [0, 1]; a step is right when its largest logit is the target class.
+    """
     _check_metric_args(logits, targets, mask)
     return _right_answers(logits, targets, mask).sum(-1) / mask.sum(-1).clamp_min(1.0)
 
 
 def sequence_accuracy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
-    """1.0 for a sequence whose counted answers are all right (e.g. a whole path), else 0. -> [B]"""
+    """1.0 for a sequence whose counted answers are all right (e.g. a whole path), else 0.
+
+    Args:
+        logits: [B, T, O], the model's outputs before the sigmoid or softmax.
+        targets: [B, T, O], one-hot on the counted steps.
+        mask: [B, T], 1.0 on the steps that count.
+
+    Returns:
+        [B], 1.0 or 0.0 per sequence.
+    """
     _check_metric_args(logits, targets, mask)
     right = _right_answers(logits, targets, mask).sum(-1)
     return (right == mask.sum(-1)).to(logits.dtype)

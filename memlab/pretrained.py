@@ -58,14 +58,32 @@ __all__ = ["pretrained"]
 
 
 def registry(path: Union[str, Path, None] = None) -> dict:
-    """The shipped files: ``{file name: {"sha256", "size", "description"}}``, sorted by name."""
+    """The shipped files: ``{file name: {"sha256", "size", "description"}}``, sorted by name.
+
+    Args:
+        path: the registry file (the package's ``pretrained.json`` when None).
+
+    Returns:
+        The registry, as read from its JSON.
+    """
     path = Path(path) if path is not None else REGISTRY_PATH
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
 
 def file_name(name: str, known: Optional[dict] = None) -> str:
-    """The registered file name of ``name`` ("dnc_copy" or "dnc_copy.pt"), else a ValueError."""
+    """The registered file name of ``name`` ("dnc_copy" or "dnc_copy.pt"), else a ValueError.
+
+    Args:
+        name: a checkpoint's name, with or without ``.pt``.
+        known: the registry (read from the package when None).
+
+    Returns:
+        The file name, ending in ``.pt``.
+
+    Raises:
+        ValueError: no such checkpoint; the message lists the known names.
+    """
     known = registry() if known is None else known
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be the name of a shipped checkpoint, got {name!r}")
@@ -84,7 +102,14 @@ def file_name(name: str, known: Optional[dict] = None) -> str:
 
 
 def sha256(path: Union[str, Path]) -> str:
-    """The SHA-256 of a file, as 64 hexadecimal digits."""
+    """The SHA-256 of a file, as 64 hexadecimal digits.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The hex digest.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
@@ -93,7 +118,14 @@ def sha256(path: Union[str, Path]) -> str:
 
 
 def describe(path: Union[str, Path]) -> str:
-    """A one-line description of a checkpoint file from its contents (model, task, steps, seed)."""
+    """A one-line description of a checkpoint file from its contents (model, task, steps, seed).
+
+    Args:
+        path: a checkpoint written by memlab.train.save_checkpoint.
+
+    Returns:
+        The description, e.g. "DNC, 16 slots of 16, 1 read head, on copy (...), 4000 steps".
+    """
     from memlab.train import load_checkpoint
 
     ckpt = load_checkpoint(path)
@@ -122,6 +154,16 @@ def build_registry(folder: Union[str, Path], previous: Optional[dict] = None) ->
 
     Sizes and hashes come from the files; a description is kept from ``previous`` when the name
     is already there, and written from the file's contents (:func:`describe`) otherwise.
+
+    Args:
+        folder: the folder of checkpoints.
+        previous: the registry so far, or None.
+
+    Returns:
+        The registry ``{file name: {"size", "sha256", "description"}}``.
+
+    Raises:
+        ValueError: the folder holds no checkpoint.
     """
     folder = Path(folder)
     previous = previous or {}
@@ -140,7 +182,15 @@ def build_registry(folder: Union[str, Path], previous: Optional[dict] = None) ->
 
 
 def write_registry(entries: dict, path: Union[str, Path, None] = None) -> Path:
-    """Write the registry as sorted, indented JSON (one entry per file) and return its path."""
+    """Write the registry as sorted, indented JSON (one entry per file) and return its path.
+
+    Args:
+        entries: the registry.
+        path: the file to write (the package's ``pretrained.json`` when None).
+
+    Returns:
+        The path written.
+    """
     path = Path(path) if path is not None else REGISTRY_PATH
     text = json.dumps(dict(sorted(entries.items())), indent=2, ensure_ascii=False) + "\n"
     path.write_text(text, encoding="utf-8")
@@ -148,7 +198,15 @@ def write_registry(entries: dict, path: Union[str, Path, None] = None) -> Path:
 
 
 def registry_problems(folder: Union[str, Path], entries: Optional[dict] = None) -> list:
-    """How ``folder``'s ``*.pt`` files and the registry disagree (empty when they agree)."""
+    """How ``folder``'s ``*.pt`` files and the registry disagree (empty when they agree).
+
+    Args:
+        folder: the folder of checkpoints.
+        entries: the registry (read from the package when None).
+
+    Returns:
+        A list of messages, one per file missing on either side or with another hash or size.
+    """
     folder = Path(folder)
     entries = registry() if entries is None else entries
     on_disk = {p.name: p for p in folder.glob("*" + SUFFIX)}
@@ -170,7 +228,11 @@ def registry_problems(folder: Union[str, Path], entries: Optional[dict] = None) 
 
 
 def checkout_folder() -> Optional[Path]:
-    """``checkpoints/`` of the repository when memlab runs from a clone of it, else None."""
+    """``checkpoints/`` of the repository when memlab runs from a clone of it, else None.
+
+    Returns:
+        The folder's path, or None.
+    """
     folder = Path(__file__).resolve().parents[1] / "checkpoints"
     return folder if folder.is_dir() else None
 
@@ -180,6 +242,9 @@ def cache_folder() -> Path:
 
     Linux and others: ``$XDG_CACHE_HOME/memlab`` (``~/.cache/memlab``); macOS:
     ``~/Library/Caches/memlab``; Windows: ``%LOCALAPPDATA%\\memlab\\Cache``.
+
+    Returns:
+        The folder's path (it may not exist yet).
     """
     override = os.environ.get(CACHE_ENV, "").strip()
     if override:
@@ -200,13 +265,29 @@ _GITHUB = re.compile(
 
 
 def github_repository(url: str) -> Optional[tuple]:
-    """``(owner, repo)`` of a GitHub repository URL (https, ssh or scp-like), else None."""
+    """``(owner, repo)`` of a GitHub repository URL (https, ssh or scp-like), else None.
+
+    Args:
+        url: e.g. ``https://github.com/memlab-book/memlab.git`` or ``git@github.com:o/r``.
+
+    Returns:
+        ``(owner, repo)``, or None for another host.
+    """
     match = _GITHUB.match(url.strip())
     return (match.group("owner"), match.group("repo")) if match else None
 
 
 def raw_folder(owner: str, repo: str, ref: str) -> str:
-    """The raw.githubusercontent.com URL of ``checkpoints/`` at ``ref`` (commit, tag or branch)."""
+    """The raw.githubusercontent.com URL of ``checkpoints/`` at ``ref`` (commit, tag or branch).
+
+    Args:
+        owner: the GitHub owner.
+        repo: the repository.
+        ref: a commit, tag or branch.
+
+    Returns:
+        The folder URL, ending in ``/``.
+    """
     return f"https://raw.githubusercontent.com/{owner}/{repo}/{ref}/checkpoints/"
 
 
@@ -214,7 +295,13 @@ def install_source(direct_url: Optional[str] = None) -> Optional[tuple]:
     """``(repository URL, commit)`` that pip recorded when it installed memlab from git.
 
     Reads PEP 610's ``direct_url.json`` of the installed distribution (or the JSON text
-    ``direct_url``); None when memlab was not installed from a git URL.
+    ``direct_url``).
+
+    Args:
+        direct_url: the text of a ``direct_url.json``; None reads the installed one.
+
+    Returns:
+        ``(url, commit)``, or None when memlab was not installed from a git URL.
     """
     if direct_url is None:
         from importlib import metadata
@@ -240,6 +327,9 @@ def download_folders() -> list:
 
     ``MEMLAB_PRETRAINED_URL`` alone when set; else the commit memlab was installed from (when
     pip recorded a GitHub URL), the release tag ``v<version>`` and the default branch.
+
+    Returns:
+        A list of folder URLs, each ending in ``/``.
     """
     override = os.environ.get(URL_ENV, "").strip()
     if override:
@@ -273,9 +363,21 @@ def _network_error(file: str, url: str, err: BaseException) -> ConnectionError:
 def download(file: str, url: str, target: Path, expected: dict) -> Path:
     """Download ``url`` to ``target`` through a temporary file, checking size and SHA-256.
 
-    A file that does not match ``expected`` (``{"sha256", "size"}``) is deleted and refused with
-    a ValueError. Raises urllib.error.HTTPError for an HTTP error status, ConnectionError when
-    the server cannot be reached.
+    A file that does not match ``expected`` (``{"sha256", "size"}``) is deleted and refused.
+
+    Args:
+        file: the checkpoint's file name, for the messages.
+        url: where to download it from.
+        target: where to put it; its folder is created.
+        expected: the registry entry, ``{"sha256", "size"}``.
+
+    Returns:
+        ``target``.
+
+    Raises:
+        ValueError: the download does not match ``expected``.
+        urllib.error.HTTPError: an HTTP error status.
+        ConnectionError: the server cannot be reached.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(prefix=file + ".", suffix=".partial", dir=target.parent)
@@ -318,9 +420,18 @@ def download(file: str, url: str, target: Path, expected: dict) -> Path:
 def fetch(name: str) -> Path:
     """The local path of the shipped checkpoint ``name``, downloaded once if need be.
 
-    Raises ValueError for an unknown name or a download that does not match the registry,
-    FileNotFoundError when the ``MEMLAB_CHECKPOINTS`` folder lacks the file, ConnectionError when
-    the download server cannot be reached, RuntimeError when no address has the file.
+    Args:
+        name: a shipped checkpoint, e.g. ``"dnc_copy"``.
+
+    Returns:
+        The path of the file, in ``MEMLAB_CHECKPOINTS``, the repository's ``checkpoints/`` or
+        the cache.
+
+    Raises:
+        ValueError: an unknown name, or a download that does not match the registry.
+        FileNotFoundError: the ``MEMLAB_CHECKPOINTS`` folder lacks the file.
+        ConnectionError: the download server cannot be reached.
+        RuntimeError: no address has the file.
     """
     known = registry()
     file = file_name(name, known)
@@ -388,7 +499,11 @@ def pretrained(name: str, map_location: Union[str, torch.device] = "cpu"):
 
 
 def listing() -> str:
-    """The shipped checkpoints as a table: name, size and description."""
+    """The shipped checkpoints as a table: name, size and description.
+
+    Returns:
+        The table as text, one line per checkpoint.
+    """
     entries = registry()
     rows = [(n[: -len(SUFFIX)], f"{e['size'] / 1e3:.0f} kB", e["description"])
             for n, e in sorted(entries.items())]
@@ -397,7 +512,18 @@ def listing() -> str:
 
 
 def update(folder: Union[str, Path, None] = None, path: Union[str, Path, None] = None) -> list:
-    """Rewrite the registry from ``folder`` (the repository's ``checkpoints/``); return the changes."""
+    """Rewrite the registry from ``folder`` (the repository's ``checkpoints/``); return the changes.
+
+    Args:
+        folder: the folder of checkpoints (the repository's ``checkpoints/`` when None).
+        path: the registry file (the package's ``pretrained.json`` when None).
+
+    Returns:
+        A list of changes, e.g. ``"dnc_copy.pt: new sha256"``.
+
+    Raises:
+        ValueError: no folder given and memlab does not run from a clone.
+    """
     if folder is None:
         folder = checkout_folder()
         if folder is None:

@@ -34,14 +34,21 @@ Device = Union[str, torch.device, None]
 
 
 class Batch(NamedTuple):
-    """One batch of a task."""
+    """One batch of a task: B samples of T steps, time along axis 1."""
 
     inputs: Tensor  #: [B, T, input_size]
     targets: Tensor  #: [B, T, output_size], 0 where mask is 0
     mask: Tensor  #: [B, T], 1.0 on the output steps that count
 
     def to(self, device: Device) -> "Batch":
-        """The same batch on ``device``."""
+        """The same batch on ``device``.
+
+        Args:
+            device: a torch device or its name, e.g. ``"cuda"``.
+
+        Returns:
+            A new Batch with every tensor moved (shapes unchanged).
+        """
         return Batch(*(tensor.to(device) for tensor in self))
 
 
@@ -84,8 +91,14 @@ class _Task:
     ) -> Batch:
         """A fresh batch of ``batch_size`` samples.
 
-        generator: the source of randomness (the global one when None); the batch is drawn on
-        the generator's device, then moved to ``device``.
+        Args:
+            batch_size: B, at least 1.
+            generator: the source of randomness (the global one when None); the batch is drawn
+                on the generator's device, then moved to ``device``.
+            device: where the batch goes (the generator's device when None).
+
+        Returns:
+            A Batch of inputs [B, T, input_size], targets [B, T, output_size] and mask [B, T].
         """
         _check_int("batch_size", batch_size, 1)
         if generator is not None and not isinstance(generator, torch.Generator):
@@ -100,7 +113,14 @@ class _Task:
         raise NotImplementedError
 
     def at_length(self, length: int):
-        """The same task with every sample of exactly ``length`` (what ``evaluate`` varies)."""
+        """The same task with every sample of exactly ``length`` (what ``evaluate`` varies).
+
+        Args:
+            length: the sequence length (items, pairs) of every sample.
+
+        Returns:
+            A copy of the task with min_length = max_length = length.
+        """
         return dataclasses.replace(self, min_length=length, max_length=length)
 
 
@@ -108,8 +128,13 @@ class _Task:
 class CopyTask(_Task):
     """Copy (NTM paper, 4.1): a sequence of random bit vectors, a delimiter, then the sequence back.
 
-    inputs:  width data channels + 1 delimiter channel (last)
-    targets: width channels; T = 2 * (longest length in the batch) + 1
+    A batch has inputs [B, T, width + 1] (width data channels, then the delimiter channel),
+    targets [B, T, width] and mask [B, T], with T = 2 * (longest length in the batch) + 1.
+
+    Args:
+        width: bits per vector.
+        min_length: the shortest sequence (vectors), at least 1.
+        max_length: the longest sequence, at least min_length.
     """
 
     width: int = 8
@@ -123,10 +148,12 @@ class CopyTask(_Task):
 
     @property
     def input_size(self) -> int:
+        """Channels of an input step, width + 1 (the data channels, then the delimiter)."""
         return self.width + 1
 
     @property
     def output_size(self) -> int:
+        """Channels of a target step, width."""
         return self.width
 
     def _generate(self, batch_size: int, generator, device) -> Batch:
@@ -151,11 +178,20 @@ class CopyTask(_Task):
 class RepeatCopyTask(_Task):
     """Repeat copy (NTM paper, 4.2): copy a sequence ``repeats`` times, then emit an end marker.
 
-    inputs:  width data channels, a delimiter channel, a repeat-count channel. The step after the
-             sequence carries the delimiter and repeats / max_repeats (so a model only
-             understands the counts of the max_repeats it was trained with).
-    targets: width data channels + 1 end-marker channel (last). The output phase of a sample
-             has repeats * length data steps and one end-marker step.
+    A batch has inputs [B, T, width + 2]: width data channels, a delimiter channel and a
+    repeat-count channel. The step after the sequence carries the delimiter and
+    repeats / max_repeats (so a model only understands the counts of the max_repeats it was
+    trained with). Targets [B, T, width + 1] are the width data channels and an end-marker
+    channel (last); the output phase of a sample has repeats * length data steps and one
+    end-marker step (mask [B, T]).
+
+    Args:
+        width: bits per vector.
+        min_length: the shortest sequence (vectors), at least 1.
+        max_length: the longest sequence, at least min_length.
+        min_repeats: the fewest copies asked for, at least 1.
+        max_repeats: the most copies asked for, at least min_repeats; also the scale of the
+            repeat-count channel.
     """
 
     width: int = 8
@@ -172,10 +208,12 @@ class RepeatCopyTask(_Task):
 
     @property
     def input_size(self) -> int:
+        """Channels of an input step, width + 2 (data, delimiter, repeat count)."""
         return self.width + 2
 
     @property
     def output_size(self) -> int:
+        """Channels of a target step, width + 1 (the data channels, then the end marker)."""
         return self.width + 1
 
     def _generate(self, batch_size: int, generator, device) -> Batch:
@@ -211,7 +249,16 @@ class AssociativeRecallTask(_Task):
     outputs the item that followed the query. The query is never the last item.
     ``min_length``/``max_length`` count items (``min_items``/``max_items`` are the same numbers).
 
-    inputs: width + 2 channels; targets: width channels, item_length output steps.
+    A batch has inputs [B, T, width + 2], targets [B, T, width] and mask [B, T], 1 on the
+    item_length output steps.
+
+    Args:
+        width: bits per vector.
+        item_length: vectors per item.
+        min_length: the fewest items, at least 2 (2 when neither it nor min_items is given).
+        max_length: the most items, at least min_length (6 when neither it nor max_items is given).
+        min_items: another name for min_length; give one of the two.
+        max_items: another name for max_length; give one of the two.
     """
 
     width: int = 6
@@ -249,18 +296,22 @@ class AssociativeRecallTask(_Task):
 
     @property
     def min_items(self) -> int:
+        """The fewest items, ``min_length``."""
         return self.min_length
 
     @property
     def max_items(self) -> int:
+        """The most items, ``max_length``."""
         return self.max_length
 
     @property
     def input_size(self) -> int:
+        """Channels of an input step, width + 2 (the data channels, then the two delimiters)."""
         return self.width + 2
 
     @property
     def output_size(self) -> int:
+        """Channels of a target step, width."""
         return self.width
 
     def _generate(self, batch_size: int, generator, device) -> Batch:
@@ -293,9 +344,15 @@ class AssociativeRecallTask(_Task):
 class SortTask(_Task):
     """Sort: tokens in [0, vocab_size) shown one-hot, a delimiter, then the tokens sorted ascending.
 
-    inputs:  vocab_size one-hot channels + 1 delimiter channel (last)
-    targets: vocab_size one-hot channels; T = 2 * (longest length in the batch) + 1
-    Token 0 is a token like any other: the mask alone marks the output steps.
+    A batch has inputs [B, T, vocab_size + 1] (the one-hot token, then the delimiter channel),
+    targets [B, T, vocab_size] (one-hot) and mask [B, T], with
+    T = 2 * (longest length in the batch) + 1. Token 0 is a token like any other: the mask
+    alone marks the output steps.
+
+    Args:
+        vocab_size: the number of distinct tokens, at least 2.
+        min_length: the shortest sequence (tokens), at least 1.
+        max_length: the longest sequence, at least min_length.
     """
 
     vocab_size: int = 8
@@ -309,10 +366,12 @@ class SortTask(_Task):
 
     @property
     def input_size(self) -> int:
+        """Channels of an input step, vocab_size + 1 (the one-hot token, then the delimiter)."""
         return self.vocab_size + 1
 
     @property
     def output_size(self) -> int:
+        """Channels of a target step, vocab_size (one-hot)."""
         return self.vocab_size
 
     def _generate(self, batch_size: int, generator, device) -> Batch:
@@ -350,8 +409,13 @@ class KeyValueTask(_Task):
     the masked content look-up of Csordás & Schmidhuber (2019) helps.
     ``min_length``/``max_length`` count pairs.
 
-    inputs:  key (width) | value (width) | query flag (1); targets: width channels;
-    T = 2 * (most pairs in the batch).
+    A batch has inputs [B, T, 2 * width + 1] (key, value, query flag), targets [B, T, width]
+    and mask [B, T], with T = 2 * (most pairs in the batch).
+
+    Args:
+        width: bits of a key and of a value, in [1, 16].
+        min_length: the fewest pairs, at least 1.
+        max_length: the most pairs, at most 2**width - 1 (the distinct non-zero keys).
     """
 
     width: int = 4
@@ -371,10 +435,12 @@ class KeyValueTask(_Task):
 
     @property
     def input_size(self) -> int:
+        """Channels of an input step, 2 * width + 1 (key, value, query flag)."""
         return 2 * self.width + 1
 
     @property
     def output_size(self) -> int:
+        """Channels of a target step, width (the value)."""
         return self.width
 
     def _generate(self, batch_size: int, generator, device) -> Batch:
@@ -407,7 +473,14 @@ def edge_rows(edges, num_ids: int, num_labels: int) -> Tensor:
     """The description of a graph: one row per (source, label, destination) triple.
 
     Each row is one-hot source | one-hot label | one-hot destination.
-    edges: E triples of ints -> [E, 2 * num_ids + num_labels]
+
+    Args:
+        edges: E (source, label, destination) triples of ints.
+        num_ids: the number of node ids; sources and destinations are in [0, num_ids).
+        num_labels: the number of edge labels; labels are in [0, num_labels).
+
+    Returns:
+        [E, 2 * num_ids + num_labels], float.
     """
     rows = torch.zeros(len(edges), 2 * num_ids + num_labels)
     for e, (source, label, destination) in enumerate(edges):
@@ -418,23 +491,27 @@ def edge_rows(edges, num_ids: int, num_labels: int) -> Tensor:
 
 
 class Traversal(NamedTuple):
-    """One traversal query on one graph, as plain Python values (node ids and label ids).
+    """One traversal query on one graph, as plain Python values (node ids and label ids)."""
 
-    edges: (source, label, destination) triples in the order they are presented;
-    start: the start node; labels: the edge label of each hop; answers: the node reached after
-    each hop (answers[i] is where label i leads from the node before it).
-    """
-
-    edges: tuple
-    start: int
-    labels: tuple
-    answers: tuple
+    edges: tuple  #: (source, label, destination) triples, in the order they are presented
+    start: int  #: the start node
+    labels: tuple  #: the edge label of each hop
+    answers: tuple  #: the node reached after each hop: label i leads there from the node before
 
 
 def follow(edges, start: int, labels) -> tuple:
     """The nodes reached from ``start`` by following ``labels`` one hop each.
 
-    Raises ValueError when a node has no out-edge with the next label.
+    Args:
+        edges: (source, label, destination) triples of ints.
+        start: the start node.
+        labels: the label of each hop.
+
+    Returns:
+        A tuple of the node reached after each hop, one per label.
+
+    Raises:
+        ValueError: a node has no out-edge with the next label.
     """
     table = {(source, label): destination for source, label, destination in edges}
     node, reached = start, []
@@ -450,23 +527,33 @@ def follow(edges, start: int, labels) -> tuple:
 class GraphTraversalTask(_Task):
     """Graph traversal (DNC paper, Fig. 3): a random labelled graph, then a path to follow.
 
-    Each sample draws a directed graph of ``min_nodes``..``max_nodes`` nodes whose names are
+    Each sample draws a directed graph of ``min_nodes`` to ``max_nodes`` nodes whose names are
     distinct random ids in [0, num_ids), so nothing about a node can be learned in the weights.
-    Every node has ``min_degree``..``max_degree`` out-edges with distinct labels from
-    [0, num_labels), so a (node, label) pair leads to one node. A path of ``min_length``..
+    Every node has ``min_degree`` to ``max_degree`` out-edges with distinct labels from
+    [0, num_labels), so a (node, label) pair leads to one node. A path of ``min_length`` to
     ``max_length`` hops through distinct nodes is planted in the graph, then:
 
-    description: one step per edge, in random order: source id | label | destination id (one-hot
-                 each), with the description flag;
-    query:       the start node (source channels), then the label of each hop, one per step,
-                 with the query flag;
-    answer:      one blank step per hop (no input, like the output phase of every task here); the
-                 target is the node reached after that hop, one-hot over the ids (mask 1 on these
-                 steps only).
+    - description: one step per edge, in random order: source id | label | destination id
+      (one-hot each), with the description flag;
+    - query: the start node (source channels), then the label of each hop, one per step, with
+      the query flag;
+    - answer: one blank step per hop (no input, like the output phase of every task here); the
+      target is the node reached after that hop, one-hot over the ids (mask 1 on these steps
+      only).
 
-    inputs:  2 * num_ids + num_labels + 2 channels; targets: num_ids channels (one class per step).
-    ``categorical``: train with cross-entropy over the ids; a wrong answer counts 2 bit errors
-    (the decoded one-hot differs in two places).
+    A batch has inputs [B, T, 2 * num_ids + num_labels + 2], targets [B, T, num_ids] (one
+    class per step) and mask [B, T]. ``categorical``: train with cross-entropy over the ids; a
+    wrong answer counts 2 bit errors (the decoded one-hot differs in two places).
+
+    Args:
+        num_ids: the node ids to draw names from, at least max_nodes.
+        num_labels: the edge labels, at least max_degree.
+        min_nodes: the fewest nodes of a graph, at least max_length + 1.
+        max_nodes: the most nodes, at least min_nodes.
+        min_degree: the fewest out-edges of a node, at least 1.
+        max_degree: the most out-edges, at least min_degree.
+        min_length: the fewest hops of a path, at least 1.
+        max_length: the most hops, at least min_length.
     """
 
     num_ids: int = 16
@@ -504,14 +591,21 @@ class GraphTraversalTask(_Task):
 
     @property
     def input_size(self) -> int:
+        """Channels of an input step, 2 * num_ids + num_labels + 2 (see `channels`)."""
         return 2 * self.num_ids + self.num_labels + 2
 
     @property
     def output_size(self) -> int:
+        """Channels of a target step, num_ids (the one-hot node reached)."""
         return self.num_ids
 
     def channels(self) -> dict:
-        """Where each part of an input step lives: name -> slice of the input channels."""
+        """Where each part of an input step lives.
+
+        Returns:
+            A dict from each part's name (source, label, destination, describe, query) to its
+            slice of the input_size channels.
+        """
         I, L = self.num_ids, self.num_labels
         return {
             "source": slice(0, I),
@@ -522,7 +616,15 @@ class GraphTraversalTask(_Task):
         }
 
     def at_length(self, length: int) -> "GraphTraversalTask":
-        """The task with paths of exactly ``length`` hops (graphs grown to fit when needed)."""
+        """The task with paths of exactly ``length`` hops (graphs grown to fit when needed).
+
+        Args:
+            length: the hops of every path.
+
+        Returns:
+            A copy of the task; min_nodes, max_nodes and num_ids are raised to length + 1
+            where smaller.
+        """
         nodes = max(self.min_nodes, length + 1)
         return dataclasses.replace(
             self, min_length=length, max_length=length, min_nodes=nodes,
@@ -530,7 +632,14 @@ class GraphTraversalTask(_Task):
         )
 
     def sample(self, generator: Optional[torch.Generator] = None) -> Traversal:
-        """One random graph and traversal query, as plain ids."""
+        """One random graph and traversal query, as plain ids.
+
+        Args:
+            generator: the source of randomness (the global one when None).
+
+        Returns:
+            A Traversal whose answers follow from its edges, start and labels.
+        """
         def draw(low: int, high: int) -> int:
             return int(torch.randint(low, high + 1, (1,), generator=generator))
 
@@ -562,6 +671,16 @@ class GraphTraversalTask(_Task):
 
         Sample b's description takes its first len(edges) steps, its query the next
         1 + len(labels), its answers the len(labels) after; shorter samples are padded with zeros.
+
+        Args:
+            queries: one or more Traversal, e.g. from `sample`.
+
+        Returns:
+            A Batch of B = len(queries) samples on the CPU, inputs [B, T, input_size],
+            targets [B, T, num_ids] and mask [B, T], T the longest sample's steps.
+
+        Raises:
+            ValueError: no query, an id or label out of range, or answers that do not follow.
         """
         queries = list(queries)
         if not queries:
@@ -611,7 +730,16 @@ TASKS = {
 
 
 def make_task(name: str, **kwargs: Any) -> Task:
-    """The task called ``name`` (a key of TASKS) with its parameters."""
+    """The task called ``name`` (a key of TASKS) with its parameters.
+
+    Args:
+        name: e.g. ``"copy"``, ``"repeat_copy"``, ``"associative_recall"``, ``"sort"``,
+            ``"key_value"``, ``"traversal"``.
+        **kwargs: the task's parameters, e.g. ``max_length=10``.
+
+    Returns:
+        The task, a frozen dataclass; ``make_task("copy", width=4)`` is ``CopyTask(width=4)``.
+    """
     if name not in TASKS:
         raise ValueError(f"name must be one of {sorted(TASKS)}, got {name!r}")
     return TASKS[name](**kwargs)

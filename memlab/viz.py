@@ -29,7 +29,22 @@ def _axes(ax, figsize=(6, 3)):
 
 def heatmap(values: Tensor, ax=None, title: str = "", xlabel: str = "time step",
             ylabel: str = "", cmap: str = "viridis", vmin=None, vmax=None, colorbar: bool = True):
-    """Draw a 2-D tensor [rows, columns] as an image with labelled axes."""
+    """Draw a 2-D tensor [rows, columns] as an image with labelled axes.
+
+    Args:
+        values: [rows, columns], a tensor or array.
+        ax: the matplotlib Axes to draw on (a new figure when None).
+        title: the Axes' title.
+        xlabel: the label of the columns.
+        ylabel: the label of the rows.
+        cmap: a matplotlib colour map.
+        vmin: the value at the bottom of the colour map (the smallest value when None).
+        vmax: the value at its top (the largest value when None).
+        colorbar: draw a colour bar beside the image.
+
+    Returns:
+        The Axes.
+    """
     ax = _axes(ax)
     image = ax.imshow(_numpy(values), aspect="auto", interpolation="nearest", cmap=cmap,
                       vmin=vmin, vmax=vmax, origin="upper")
@@ -42,33 +57,84 @@ def heatmap(values: Tensor, ax=None, title: str = "", xlabel: str = "time step",
 
 
 def plot_sequence(values: Tensor, ax=None, title: str = "", ylabel: str = "channel", **kwargs):
-    """A sequence [T, channels] as a heat map: time left to right, channels top to bottom."""
+    """A sequence [T, channels] as a heat map: time left to right, channels top to bottom.
+
+    Args:
+        values: [T, channels], e.g. one sample's ``batch.inputs[b]``.
+        ax: the matplotlib Axes to draw on (a new figure when None).
+        title: the Axes' title.
+        ylabel: the label of the channels.
+        **kwargs: passed to `heatmap` (cmap, vmin and vmax default to gray_r, 0 and 1).
+
+    Returns:
+        The Axes.
+    """
     return heatmap(torch.as_tensor(values).T, ax=ax, title=title, ylabel=ylabel,
                    cmap=kwargs.pop("cmap", "gray_r"), vmin=kwargs.pop("vmin", 0),
                    vmax=kwargs.pop("vmax", 1), **kwargs)
 
 
 def plot_weightings(weights: Tensor, ax=None, title: str = "", **kwargs):
-    """Attention over memory through time: weights [T, N] drawn as slots x time."""
+    """Attention over memory through time: weights [T, N] drawn as slots x time.
+
+    Args:
+        weights: [T, N], one weighting per step, e.g. ``trace.write_weights[b]``.
+        ax: the matplotlib Axes to draw on (a new figure when None).
+        title: the Axes' title.
+        **kwargs: passed to `heatmap` (vmin and vmax default to 0 and 1).
+
+    Returns:
+        The Axes.
+    """
     return heatmap(torch.as_tensor(weights).T, ax=ax, title=title, ylabel="memory slot",
                    vmin=kwargs.pop("vmin", 0), vmax=kwargs.pop("vmax", 1), **kwargs)
 
 
 def plot_memory(memory: Tensor, ax=None, title: str = "memory", **kwargs):
-    """Memory contents [N, W]: one row per slot."""
+    """Memory contents [N, W]: one row per slot.
+
+    Args:
+        memory: [N, W], e.g. ``trace.memory[b, t]``.
+        ax: the matplotlib Axes to draw on (a new figure when None).
+        title: the Axes' title.
+        **kwargs: passed to `heatmap` (cmap defaults to RdBu_r).
+
+    Returns:
+        The Axes.
+    """
     return heatmap(memory, ax=ax, title=title, xlabel="word dimension", ylabel="memory slot",
                    cmap=kwargs.pop("cmap", "RdBu_r"), **kwargs)
 
 
 def plot_link(link: Tensor, ax=None, title: str = "temporal link L", **kwargs):
-    """Link matrix [N, N]: L[i, j] = how much slot i was written right after slot j."""
+    """Link matrix [N, N]: L[i, j] = how much slot i was written right after slot j.
+
+    Args:
+        link: [N, N], e.g. ``trace.link[b, t]``.
+        ax: the matplotlib Axes to draw on (a new figure when None).
+        title: the Axes' title.
+        **kwargs: passed to `heatmap` (vmin and vmax default to 0 and 1).
+
+    Returns:
+        The Axes.
+    """
     return heatmap(link, ax=ax, title=title, xlabel="from slot j (written before)",
                    ylabel="to slot i (written after)", vmin=kwargs.pop("vmin", 0),
                    vmax=kwargs.pop("vmax", 1), **kwargs)
 
 
 def plot_read_modes(read_modes: Tensor, ax=None, head: int = 0, title: str = ""):
-    """Read modes [T, R, 3] of one head as stacked areas: backward, content, forward."""
+    """Read modes [T, R, 3] of one head as stacked areas: backward, content, forward.
+
+    Args:
+        read_modes: [T, R, 3], e.g. ``trace.read_modes[b]``.
+        ax: the matplotlib Axes to draw on (a new figure when None).
+        head: the read head to show, in [0, R).
+        title: the Axes' title ("read modes, head <head>" when empty).
+
+    Returns:
+        The Axes.
+    """
     ax = _axes(ax)
     modes = _numpy(read_modes)[:, head, :]
     steps = range(modes.shape[0])
@@ -86,7 +152,19 @@ def plot_read_modes(read_modes: Tensor, ax=None, head: int = 0, title: str = "")
 def plot_curves(curves: dict[str, tuple[Sequence, Sequence]], ax=None, title: str = "",
                 xlabel: str = "training step", ylabel: str = "bit errors per sequence",
                 logy: bool = False):
-    """Several learning curves: {label: (steps, values)}."""
+    """Several learning curves, one line each.
+
+    Args:
+        curves: {label: (steps, values)}, two sequences of the same length per curve.
+        ax: the matplotlib Axes to draw on (a new figure when None).
+        title: the Axes' title.
+        xlabel: the label of the steps.
+        ylabel: the label of the values.
+        logy: a logarithmic value axis.
+
+    Returns:
+        The Axes.
+    """
     ax = _axes(ax, figsize=(6, 3.5))
     for label, (x, y) in curves.items():
         ax.plot(list(x), list(y), label=label)
@@ -105,13 +183,19 @@ def plot_seed_curves(runs: dict, ax=None, metric: str = "bit_errors", title: str
                      logy: bool = False):
     """Learning curves over seeds: the mean per run, with the band from its best to its worst seed.
 
+    The curves are drawn by seaborn from one tidy table (label, seed, step, value).
+
     Args:
         runs: {label: [History, ...]}, one History (memlab.train) per seed.
+        ax: the matplotlib Axes to draw on (a new figure when None).
         metric: the History curve to draw, e.g. "bit_errors" or "loss".
+        title: the Axes' title.
+        xlabel: the label of the steps.
+        ylabel: the label of the values.
+        logy: a logarithmic value axis.
 
     Returns:
-        the Axes. The curves are drawn by seaborn from one tidy table
-        (label, seed, step, value).
+        The Axes.
     """
     import pandas as pd  # seaborn's own dependency
     import seaborn as sns
@@ -137,8 +221,15 @@ def plot_io(inputs: Tensor, targets: Tensor, outputs: Tensor | None = None, mask
             title: str = ""):
     """Input, target and (optionally) the model's output probabilities of one sample, stacked.
 
-    inputs: [T, input_size]; targets, outputs: [T, output_size]; mask: [T] shades the
-    steps that count. Returns the figure.
+    Args:
+        inputs: [T, input_size].
+        targets: [T, output_size].
+        outputs: [T, output_size], probabilities (e.g. ``torch.sigmoid(logits[b])``), or None.
+        mask: [T], or None; when given, the steps that count are shaded.
+        title: the figure's title.
+
+    Returns:
+        The matplotlib Figure.
     """
     rows = 3 if outputs is not None else 2
     fig, axes = plt.subplots(rows, 1, figsize=(7, 1.4 * rows + 1.2), sharex=True)
@@ -167,9 +258,13 @@ def plot_ntm_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head
         inputs: [B, T, I].
         outputs: [B, T, O], probabilities (e.g. ``torch.sigmoid(logits)``).
         trace: the memlab.models.NTMTrace of the run.
-        sample, head: which sample of the batch and which read and write head to show.
+        sample: which sample of the batch to show.
+        head: which read head and which write head to show.
         mask: [B, T] or None; when given, the output is shown on the counted steps only.
         title: the figure's title.
+
+    Returns:
+        The matplotlib Figure.
     """
     shown = outputs[sample] if mask is None else outputs[sample] * mask[sample, :, None]
     fig, axes = plt.subplots(4, 1, figsize=(7, 8), sharex=True,
@@ -190,10 +285,18 @@ def plot_ntm_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head
 
 
 def plot_dnc_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head: int = 0):
-    """A DNC's run on one sample: input, output, write and read weightings, read modes,
-    usage and the gates. Returns the figure.
+    """A DNC's run on one sample: input, output, write and read weightings, usage and the
+    gates.
 
-    inputs: [B, T, I]; outputs: [B, T, O] probabilities; trace: memlab.models.DNCTrace.
+    Args:
+        inputs: [B, T, I].
+        outputs: [B, T, O], probabilities (e.g. ``torch.sigmoid(logits)``).
+        trace: the memlab.models.DNCTrace of the run.
+        sample: which sample of the batch to show.
+        head: which read head (its read weighting and free gate) to show.
+
+    Returns:
+        The matplotlib Figure.
     """
     fig, axes = plt.subplots(3, 2, figsize=(11, 8), sharex=True)
     plot_sequence(inputs[sample], ax=axes[0, 0], title="input", colorbar=False)
@@ -227,6 +330,12 @@ def animation_html(anim) -> str:
 
     matplotlib's player styles its buttons with Font Awesome from a CDN, which a book read offline
     cannot reach; here the stylesheet link is dropped and each icon becomes a text symbol.
+
+    Args:
+        anim: a matplotlib animation, e.g. from `animate_dnc`.
+
+    Returns:
+        The HTML, for ``IPython.display.HTML``.
     """
     import re
 
@@ -243,8 +352,18 @@ def animation_html(anim) -> str:
 def animate_dnc(trace, sample: int = 0, head: int = 0, interval: int = 400):
     """An animation of one DNC run: memory, usage, link matrix and weightings, step by step.
 
-    Returns a matplotlib FuncAnimation; in a notebook show it with
-    `IPython.display.HTML(viz.animation_html(animation))`, which also plays in the static book.
+    In a notebook show it with ``IPython.display.HTML(viz.animation_html(animation))``, which
+    also plays in the static book.
+
+    Args:
+        trace: the memlab.models.DNCTrace of the run (memory [B, T, N, W], usage [B, T, N],
+            link [B, T, N, N], write_weights [B, T, N], read_weights [B, T, R, N]).
+        sample: which sample of the batch to show.
+        head: which read head's weighting to show.
+        interval: milliseconds between frames.
+
+    Returns:
+        A matplotlib FuncAnimation of T frames (its figure is closed, so it is not shown twice).
     """
     memory, usage, link = _numpy(trace.memory[sample]), _numpy(trace.usage[sample]), _numpy(trace.link[sample])
     write, read = _numpy(trace.write_weights[sample]), _numpy(trace.read_weights[sample, :, head])
@@ -281,8 +400,14 @@ def animate_dnc(trace, sample: int = 0, head: int = 0, interval: int = 400):
 def plot_read_mode_usage(usage: Tensor, ax=None, title: str = "mean read mode"):
     """Mean read mode per head as stacked horizontal bars: backward, content, forward.
 
-    usage: [R, 3], each row a distribution over the modes in the paper's order, e.g. from
-    memlab.analysis.read_mode_usage(trace.read_modes, mask).
+    Args:
+        usage: [R, 3], each row a distribution over the modes in the paper's order, e.g. from
+            memlab.analysis.read_mode_usage(trace.read_modes, mask).
+        ax: the matplotlib Axes to draw on (a new figure when None).
+        title: the Axes' title.
+
+    Returns:
+        The Axes.
     """
     values = _numpy(usage)
     ax = _axes(ax, figsize=(5, 0.45 * values.shape[0] + 1.2))
@@ -304,11 +429,19 @@ def plot_graph(edges, ax=None, title: str = "", names=None, label_names=None, po
                route=None, label_colors=None):
     """Draw a directed graph with labelled edges (networkx), optionally a route in bold.
 
-    edges: (source, label, destination) triples of ints; names: node -> text (default the id);
-    label_names: label -> text; positions: node -> (x, y) (default a spring layout, seeded);
-    route: the nodes of a path, start first: its hops are drawn thick;
-    label_colors: label -> a matplotlib colour (default: one colour of the tab10 palette each).
-    Returns the positions used, so a second picture can reuse them.
+    Args:
+        edges: (source, label, destination) triples of ints.
+        ax: the matplotlib Axes to draw on (a new figure when None).
+        title: the Axes' title.
+        names: {node: text} (default the id).
+        label_names: {label: text} (default "label <label>").
+        positions: {node: (x, y)} (default a spring layout, seeded).
+        route: the nodes of a path, start first; its hops are drawn thick.
+        label_colors: {label: a matplotlib colour} (default one colour of the tab10 palette
+            each).
+
+    Returns:
+        The positions used (each node's (x, y)), so a second picture can reuse them.
     """
     import networkx as nx  # only the graph pictures need it
 

@@ -241,14 +241,51 @@ def test_mathjax_is_served_by_the_site(built_book):
     assert size < 4 * 2**20, f"MathJax takes {size / 2**20:.1f} MiB; copy only what the pages load"
 
 
-def test_api_reference_shows_the_shapes_of_named_tuple_fields(built_book):
-    """Fields documented with `#:` comments carry their shapes onto the API page."""
+def page_text(fragment: str) -> str:
+    """The text of an HTML fragment, with Sphinx's typographic ellipsis back to three dots."""
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).replace("\u2026", "...")
+
+
+def api_fields(api: str, name: str) -> dict:
+    """The field list of `name`'s entry on the API page, as Sphinx renders a docstring's Args and
+    Returns sections: {"Parameters": {argument: its text}, "Returns": text, ...}."""
+    start = api.find(f'id="{name}"')
+    assert start >= 0, f"{name} is not on the API page"
+    ends = [i for i in (api.find('<dt class="sig', start + 1), api.find('id="module-', start + 1)) if i >= 0]
+    entry = api[start:min(ends, default=len(api))]
+    fields = {}
+    for title, body in re.findall(r'<dt class="field-\w+">([^<]+)<span class="colon">:</span></dt>\s*'
+                                  r'<dd class="field-\w+">(.*?)</dd>', entry, re.S):
+        items = re.findall(r"<li><p><strong>(\w+)</strong>(.*?)</p></li>", body, re.S)
+        fields[title] = {arg: page_text(text) for arg, text in items} if items else page_text(body)
+    return fields
+
+
+def test_api_reference_shows_the_shapes(built_book):
+    """Fields documented with `#:` comments, and the Args and Returns sections of docstrings
+    (rendered as Parameters and Returns by napoleon), carry their shapes onto the API page."""
     api = (HTML_DIR / "book" / "api.html").read_text(encoding="utf-8")
     for field, shape in [("memlab.models.NTMTrace.write_shift", "[B, T, Hw, S]"),
                          ("memlab.models.DNCTrace.read_weights", "[B, T, R, N]"),
                          ("memlab.tasks.Batch.mask", "[B, T]"),
-                         ("memlab.ntm.HeadParams.gate", "[B, H], sigmoid")]:
+                         ("memlab.ntm.HeadParams.gate", "[B, H], sigmoid"),
+                         ("memlab.dnc.AccessState.link", "[B, N, N]"),
+                         ("memlab.tasks.Traversal.answers", "the node reached after each hop")]:
         start = api.find(f'id="{field}"')
         assert start >= 0, f"{field} is not on the API page"
         entry = api[start:api.find("</dd>", start)]
-        assert shape in html.unescape(re.sub(r"<[^>]+>", "", entry)), (field, shape)
+        assert shape in page_text(entry), (field, shape)
+    # (function, argument, a shape in the argument's text, a shape in the Returns section)
+    for function, argument, argument_shape, returned_shape in [
+        ("memlab.dnc.access_step", "state", "memory [B, N, W]", "read_vectors [B, R, W]"),
+        ("memlab.dnc.initial_state", "memory_size", "N, the number of memory slots", "link [B, N, N]"),
+        ("memlab.metrics.bit_errors", "logits", "[B, T, O]", "[B]"),
+        ("memlab.metrics.masked_bce", "mask", "[B, T]", "[] (a scalar)"),
+        ("memlab.analysis.read_mode_usage", "read_modes", "[B, T, R, 3]", "[R, 3]"),
+        ("memlab.analysis.read_sources", "write_weights", "[T, N]", "[..., R]"),
+        ("memlab.tasks.edge_rows", "edges", "triples", "[E, 2 * num_ids + num_labels]"),
+    ]:
+        fields = api_fields(api, function)
+        assert isinstance(fields.get("Parameters"), dict), (function, "no Parameters", fields)
+        assert argument_shape in fields["Parameters"].get(argument, ""), (function, argument, fields)
+        assert returned_shape in fields.get("Returns", ""), (function, "Returns", fields)

@@ -49,6 +49,16 @@ def shift(student: Callable) -> None:
 
     Circular convolution (NTM eq. 8): shift index S//2 keeps attention in place,
     index S//2 + 1 moves it one slot forward, and indices wrap around mod N.
+
+    Args:
+        student: your ``shift``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"shift: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("shift", student, ("weights", "shift")) as c:
         __tracebackhide__ = True
@@ -163,6 +173,16 @@ def sharpen(student: Callable) -> None:
     """Check ``sharpen(weights [B,H,N], gamma [B,H]) -> [B,H,N]`` against memlab.addressing.sharpen.
 
     w(i) = w~(i)^gamma / sum_j w~(j)^gamma (NTM eq. 9), per row over the slots.
+
+    Args:
+        student: your ``sharpen``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"sharpen: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     tol = dict(atol=1e-5, rtol=1e-4)  # a tiny epsilon added to the weights is fine
     with checking("sharpen", student, ("weights", "gamma")) as c:

@@ -61,6 +61,16 @@ def content_weights(student: Callable) -> None:
 
     Compared with memlab.addressing.content_weights: softmax over the slots of
     beta * cosine(k, M[i]), finite for all-zero rows and keys.
+
+    Args:
+        student: your ``content_weights``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"content_weights: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     atol, rtol = 1e-6, 1e-4  # an epsilon in the norms other than memlab's is fine
     with checking("content_weights", student, ("memory", "keys", "strengths")) as c:
@@ -175,6 +185,16 @@ def update_usage(student: Callable) -> None:
     """Check ``update_usage(usage [B,N], write_weights [B,N], retention [B,N]) -> [B,N]``.
 
     u_t = (u + w - u o w) o psi, against memlab.addressing.update_usage.
+
+    Args:
+        student: your ``update_usage``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"update_usage: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("update_usage", student, ("usage", "write_weights", "retention")) as c:
         __tracebackhide__ = True
@@ -280,6 +300,16 @@ def allocation_weights(student: Callable) -> None:
 
     a[phi_j] = (1 - u[phi_j]) prod_{i<j} u[phi_i], phi the slots sorted by usage
     (least used first).
+
+    Args:
+        student: your ``allocation_weights``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"allocation_weights: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("allocation_weights", student, ("usage",)) as c:
         __tracebackhide__ = True
@@ -366,6 +396,16 @@ def update_link(student: Callable) -> None:
 
     L_t[i,j] = (1 - w[i] - w[j]) L_{t-1}[i,j] + w[i] p_{t-1}[j], L_t[i,i] = 0,
     against memlab.addressing.update_link.
+
+    Args:
+        student: your ``update_link``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"update_link: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("update_link", student, ("link", "precedence", "write_weights")) as c:
         __tracebackhide__ = True

@@ -42,6 +42,16 @@ def write_weighting(student: Callable) -> None:
     """Check ``write_weighting(allocation [B,N], content [B,N], allocation_gate [B], write_gate [B])``.
 
     w^w = g^w [g^a a + (1 - g^a) c^w] -> [B, N], against memlab.addressing.write_weighting.
+
+    Args:
+        student: your ``write_weighting``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"write_weighting: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     params = ("allocation", "content", "allocation_gate", "write_gate")
     with checking("write_weighting", student, params) as c:
@@ -105,6 +115,16 @@ def read_weighting(student: Callable) -> None:
 
     w^r = pi[0] b + pi[1] c + pi[2] f, modes in the paper's order (backward,
     content, forward), against memlab.addressing.read_weighting.
+
+    Args:
+        student: your ``read_weighting``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"read_weighting: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("read_weighting", student, ("backward", "content", "forward", "read_modes")) as c:
         __tracebackhide__ = True

@@ -22,6 +22,16 @@ def copy_batch(student: Callable) -> None:
     steps 0..L-1, the delimiter on the last channel at step L), targets
     [B, 2L+1, width] (the bits again on steps L+1..2L), mask [B, 2L+1] (1 on
     steps L+1..2L); random bits drawn from ``generator``.
+
+    Args:
+        student: your ``copy_batch``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"copy_batch: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("copy_batch", student, ("batch_size", "length", "width", "generator")) as c:
         __tracebackhide__ = True
@@ -162,6 +172,16 @@ def bit_errors(student: Callable) -> None:
 
     Wrong bits per sequence, logits thresholded at 0, on the steps where mask
     is 1 only (memlab.tasks.bit_errors).
+
+    Args:
+        student: your ``bit_errors``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"bit_errors: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("bit_errors", student, ("logits", "targets", "mask")) as c:
         __tracebackhide__ = True

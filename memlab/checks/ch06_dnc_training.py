@@ -86,6 +86,16 @@ def bits_per_sequence(student: Callable) -> None:
 
     The NTM paper's cost: binary cross-entropy summed over the counted steps and
     channels, in bits (memlab.tasks.bits_per_sequence).
+
+    Args:
+        student: your ``bits_per_sequence``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"bits_per_sequence: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("bits_per_sequence", student, ("logits", "targets", "mask")) as c:
         __tracebackhide__ = True
@@ -124,6 +134,16 @@ def masked_bce(student: Callable) -> None:
     The training loss: the masked binary cross-entropy summed over every sample,
     divided by the number of counted bits (mask.sum() * O), in nats
     (memlab.tasks.masked_bce).
+
+    Args:
+        student: your ``masked_bce``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"masked_bce: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("masked_bce", student, ("logits", "targets", "mask")) as c:
         __tracebackhide__ = True

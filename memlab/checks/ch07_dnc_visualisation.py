@@ -46,6 +46,16 @@ def read_mode_usage(student: Callable) -> None:
 
     The mean read mode of each head over the steps where mask is 1, all samples
     pooled (memlab.analysis.read_mode_usage).
+
+    Args:
+        student: your ``read_mode_usage``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"read_mode_usage: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("read_mode_usage", student, ("read_modes", "mask")) as c:
         __tracebackhide__ = True
@@ -118,6 +128,16 @@ def link_chain(student: Callable) -> None:
 
     Follow forward links: the slot after j is argmax_i L[i, j]; returns
     ``length`` slots beginning with ``start`` (memlab.analysis.link_chain).
+
+    Args:
+        student: your ``link_chain``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"link_chain: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("link_chain", student, ("link", "start", "length")) as c:
         __tracebackhide__ = True

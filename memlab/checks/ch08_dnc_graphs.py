@@ -48,6 +48,16 @@ def edge_rows(student: Callable) -> None:
 
     One row per (source, label, destination) triple: one-hot source | one-hot label | one-hot
     destination (memlab.tasks.edge_rows, the description phase of graph traversal).
+
+    Args:
+        student: your ``edge_rows``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"edge_rows: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("edge_rows", student, ("edges", "num_ids", "num_labels")) as c:
         __tracebackhide__ = True
@@ -82,6 +92,16 @@ def read_sources(student: Callable) -> None:
 
     For each read head, the step t whose write weighting overlaps its read weighting most,
     argmax_t sum_i r[i] w_t[i] (memlab.analysis.read_sources).
+
+    Args:
+        student: your ``read_sources``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"read_sources: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     with checking("read_sources", student, ("read_weights", "write_weights")) as c:
         __tracebackhide__ = True

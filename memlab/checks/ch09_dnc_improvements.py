@@ -70,6 +70,16 @@ def masked_content_weights(student: Callable) -> None:
     The masked content look-up of Csordás & Schmidhuber (2019): softmax over the slots of
     beta * D(k o m, M[i] o m), D the cosine similarity (memlab.addressing.content_weights with
     its ``mask`` argument).
+
+    Args:
+        student: your ``masked_content_weights``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"masked_content_weights: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     atol, rtol = 1e-6, 1e-4  # another epsilon in the norms is fine
     params = ("memory", "keys", "strengths", "mask")
@@ -148,6 +158,16 @@ def sharpen_links(student: Callable) -> None:
 
     S(d, s)_i = d_i^s / sum_j d_j^s per read head (Csordás & Schmidhuber 2019), finite for an
     all-zero row (no link yet) and for large s (memlab.addressing.sharpen_links).
+
+    Args:
+        student: your ``sharpen_links``, with the arguments above in the same order.
+
+    Returns:
+        None; prints ``"sharpen_links: all <n> checks passed"``.
+
+    Raises:
+        AssertionError: a property fails; the message says which, and names the known mistake
+            that the result matches, if any.
     """
     atol, rtol = 1e-6, 1e-4  # another epsilon inside the power is fine
     with checking("sharpen_links", student, ("weights", "sharpness")) as c:

@@ -48,7 +48,14 @@ def _num(x: Any) -> str:
 
 
 def fmt(value: Any) -> str:
-    """A short printable form of a tensor (or nested list), 4 significant digits."""
+    """A short printable form of a tensor (or nested list), 4 significant digits.
+
+    Args:
+        value: a tensor, a (nested) list or tuple, or a number.
+
+    Returns:
+        The text, e.g. ``[0.25, 1, 0]``.
+    """
     if isinstance(value, Tensor):
         value = value.detach().cpu()
         if value.dtype == torch.bool:
@@ -60,12 +67,28 @@ def fmt(value: Any) -> str:
 
 
 def dims(shape: Sequence[int]) -> str:
-    """A shape as text, e.g. ``[2, 3]``."""
+    """A shape as text, e.g. ``[2, 3]``.
+
+    Args:
+        shape: a torch.Size or a sequence of ints.
+
+    Returns:
+        The text.
+    """
     return "[" + ", ".join(str(int(s)) for s in shape) + "]"
 
 
 def describe(dtype: torch.dtype, seed: int, **sizes: int) -> str:
-    """The text naming random inputs, e.g. ``random float64 inputs with B=2, N=5 (seed 10)``."""
+    """The text naming random inputs, e.g. ``random float64 inputs with B=2, N=5 (seed 10)``.
+
+    Args:
+        dtype: the inputs' dtype.
+        seed: the generator's seed.
+        **sizes: the sizes, by name, in the order to show.
+
+    Returns:
+        The text.
+    """
     text = ", ".join(f"{k}={v}" for k, v in sizes.items())
     return f"random {str(dtype).replace('torch.', '')} inputs with {text} (seed {seed})"
 
@@ -73,7 +96,17 @@ def describe(dtype: torch.dtype, seed: int, **sizes: int) -> str:
 # =========================================================================== comparing
 
 def close(got: Any, expected: Tensor, atol: float, rtol: float) -> bool:
-    """got is a tensor of expected's shape, equal to it within the tolerances (compared in float64)."""
+    """got is a tensor of expected's shape, equal to it within the tolerances (compared in float64).
+
+    Args:
+        got: the student's result (any object).
+        expected: the reference.
+        atol: the absolute tolerance.
+        rtol: the relative tolerance.
+
+    Returns:
+        True when they match.
+    """
     if not isinstance(got, Tensor) or got.shape != expected.shape:
         return False
     got64 = got.detach().to(F64)
@@ -89,7 +122,14 @@ def _same(a: Tensor, b: Tensor) -> bool:
 
 
 def landing(out: Tensor) -> Optional[int]:
-    """The slot a [1, 1, N] output puts (almost) all its weight on, else None."""
+    """The slot a [1, 1, N] output puts (almost) all its weight on, else None.
+
+    Args:
+        out: [1, 1, N], a weighting.
+
+    Returns:
+        The slot index, or None when the weight is not (within 1e-5) one-hot.
+    """
     row = out.detach().to(F64).reshape(-1)
     slot = int(row.argmax())
     return slot if abs(float(row[slot]) - 1.0) < 1e-5 and float(row.abs().sum()) < 1 + 1e-5 else None
@@ -98,32 +138,87 @@ def landing(out: Tensor) -> Optional[int]:
 # =========================================================================== input makers
 
 def gen(seed: int) -> torch.Generator:
-    """A CPU generator with this seed (the global random state stays untouched)."""
+    """A CPU generator with this seed (the global random state stays untouched).
+
+    Args:
+        seed: the seed.
+
+    Returns:
+        A torch.Generator.
+    """
     return torch.Generator().manual_seed(seed)
 
 
 def randn(g: torch.Generator, *shape: int, dtype=F64) -> Tensor:
-    """Standard normal values, drawn in float64 (the same numbers whatever the dtype)."""
+    """Standard normal values, drawn in float64 (the same numbers whatever the dtype).
+
+    Args:
+        g: the generator.
+        *shape: the tensor's shape.
+        dtype: the dtype returned.
+
+    Returns:
+        [*shape].
+    """
     return torch.randn(shape, generator=g, dtype=F64).to(dtype)
 
 
 def rand(g: torch.Generator, *shape: int, low=0.0, high=1.0, dtype=F64) -> Tensor:
-    """Uniform values in [low, high)."""
+    """Uniform values in [low, high), drawn in float64.
+
+    Args:
+        g: the generator.
+        *shape: the tensor's shape.
+        low: the smallest value.
+        high: the bound above.
+        dtype: the dtype returned.
+
+    Returns:
+        [*shape].
+    """
     return (low + (high - low) * torch.rand(shape, generator=g, dtype=F64)).to(dtype)
 
 
 def simplex(g: torch.Generator, *shape: int, dtype=F64) -> Tensor:
-    """Strictly positive distributions along the last axis."""
+    """Strictly positive distributions along the last axis.
+
+    Args:
+        g: the generator.
+        *shape: the tensor's shape.
+        dtype: the dtype returned.
+
+    Returns:
+        [*shape], summing to 1 along the last axis.
+    """
     return torch.softmax(1.5 * torch.randn(shape, generator=g, dtype=F64), dim=-1).to(dtype)
 
 
 def one_hot(index: int, size: int, dtype=F64) -> Tensor:
-    """[size] zeros with a 1 at index."""
+    """[size] zeros with a 1 at index.
+
+    Args:
+        index: where the 1 goes.
+        size: the length.
+        dtype: the dtype returned.
+
+    Returns:
+        [size].
+    """
     return F.one_hot(torch.tensor(index), size).to(dtype)
 
 
 def masks(g: torch.Generator, batch: int, steps: int, dtype=F64) -> Tensor:
-    """[B, T] masks of one block of ones each, of different lengths across samples."""
+    """[B, T] masks of one block of ones each, of different lengths across samples.
+
+    Args:
+        g: the generator.
+        batch: B, the number of samples.
+        steps: T, at least 2.
+        dtype: the dtype returned.
+
+    Returns:
+        [B, T], each row one run of 1s (1 to T - 1 long) and 0 elsewhere.
+    """
     lengths = torch.randint(1, steps, (batch,), generator=g)
     if batch >= 2 and bool((lengths == lengths[0]).all()):
         lengths[1] = lengths[0] % (steps - 1) + 1
@@ -133,7 +228,18 @@ def masks(g: torch.Generator, batch: int, steps: int, dtype=F64) -> Tensor:
 
 
 def metric_inputs(g: torch.Generator, dtype: torch.dtype, B: int, T: int, O: int):
-    """logits [B, T, O], 0/1 targets [B, T, O] and masks [B, T] for the sequence metrics."""
+    """logits [B, T, O], 0/1 targets [B, T, O] and masks [B, T] for the sequence metrics.
+
+    Args:
+        g: the generator.
+        dtype: the dtype of all three.
+        B: the batch size.
+        T: the steps.
+        O: the output channels.
+
+    Returns:
+        (logits [B, T, O], targets [B, T, O], mask [B, T]).
+    """
     logits = 3 * randn(g, B, T, O, dtype=dtype)
     targets = torch.randint(0, 2, (B, T, O), generator=g).to(dtype)
     return logits, targets, masks(g, B, T, dtype=dtype)
@@ -150,6 +256,9 @@ def seeded(make: Callable[..., tuple], names: str, cases: Sequence[Sequence[int]
         note: appended to each description.
         dtypes: the dtype of a case is ``dtypes[seed % len(dtypes)]``.
         first_seed: the seed of the first case; each next case adds 1.
+
+    Returns:
+        An iterator of (inputs, description) pairs, one per case.
     """
     keys = names.split()
     for seed, values in enumerate(cases, first_seed):
@@ -161,7 +270,13 @@ def seeded(make: Callable[..., tuple], names: str, cases: Sequence[Sequence[int]
 # =========================================================================== the check
 
 class Check:
-    """Runs the student's function and turns every failure into a readable AssertionError."""
+    """Runs the student's function and turns every failure into a readable AssertionError.
+
+    Args:
+        name: the check's name, which starts every message.
+        student: the student's function.
+        params: the names of its parameters, for the messages.
+    """
 
     def __init__(self, name: str, student: Callable, params: Sequence[str]):
         self.name = name
@@ -171,16 +286,41 @@ class Check:
 
     # ------------------------------------------------------------------ reporting
     def fail(self, message: str, cause: Optional[BaseException] = None) -> NoReturn:
+        """Raise the AssertionError ``"<name>: <message>"``.
+
+        Args:
+            message: what went wrong.
+            cause: the exception to chain, or None.
+
+        Returns:
+            Never.
+        """
         __tracebackhide__ = True  # IPython and pytest show the student's frames only
         raise AssertionError(f"{self.name}: {message}") from cause
 
     def passed(self) -> None:
-        """Count one passed property (the success line reports the count)."""
+        """Count one passed property (the success line reports the count).
+
+        Returns:
+            None.
+        """
         self.count += 1
 
     # ------------------------------------------------------------------ running
     def call(self, args: Sequence[Any], on: str) -> Any:
-        """The student's result on args; the inputs must come back unchanged."""
+        """The student's result on args; the inputs must come back unchanged.
+
+        Args:
+            args: the arguments, in the order of params.
+            on: the text naming the inputs, for the messages.
+
+        Returns:
+            Whatever the student's function returned.
+
+        Raises:
+            AssertionError: the function raised (chained), or changed an input in place.
+            NotImplementedError: passed through from the function (the exercise is not done).
+        """
         __tracebackhide__ = True  # IPython and pytest show the student's frames only
         copies = [_clone(a) for a in args]
         try:
@@ -205,7 +345,20 @@ class Check:
 
     def tensor(self, out: Any, shape: Sequence[int], dims_text: str, dtype: torch.dtype, on: str,
                what: str = "the result", dtype_hint: Optional[str] = None) -> Tensor:
-        """out must be a finite Tensor of this shape (named dims_text, e.g. "[B, N]") and dtype."""
+        """out must be a finite Tensor of this shape (named dims_text, e.g. "[B, N]") and dtype.
+
+        Args:
+            out: the student's result.
+            shape: the expected shape.
+            dims_text: the shape in letters, e.g. ``"[B, N]"``.
+            dtype: the expected dtype.
+            on: the text naming the inputs.
+            what: what out is, for the messages.
+            dtype_hint: the advice when the dtype is wrong (a default one when None).
+
+        Returns:
+            ``out``, validated.
+        """
         __tracebackhide__ = True  # IPython and pytest show the student's frames only
         if not isinstance(out, Tensor):
             hint = ""
@@ -238,7 +391,19 @@ class Check:
 
     def diagnose(self, got: Any, mistakes: Sequence[Mistake], inputs: Sequence[Any], on: str,
                  atol: float = 1e-6, rtol: float = 1e-5) -> None:
-        """Fail naming the first mistake whose result on inputs got matches, if any."""
+        """Fail naming the first mistake whose result on inputs got matches, if any.
+
+        Args:
+            got: the student's result.
+            mistakes: the known mistakes, in the order to try.
+            inputs: the inputs the mistakes are computed from.
+            on: the text naming the inputs.
+            atol: the absolute tolerance of a match.
+            rtol: the relative tolerance of a match.
+
+        Returns:
+            None, when no mistake matches.
+        """
         __tracebackhide__ = True  # IPython and pytest show the student's frames only
         for mistake in mistakes:
             variant = mistake.function(*inputs)
@@ -248,7 +413,21 @@ class Check:
     def compare(self, got: Tensor, expected: Tensor, on: str, mistakes: Sequence[Mistake] = (),
                 inputs: Sequence[Any] = (), atol: float = 1e-8, rtol: float = 1e-6,
                 what: str = "values") -> None:
-        """got must equal expected; else name the first known mistake it matches on inputs."""
+        """got must equal expected; else name the first known mistake it matches on inputs.
+
+        Args:
+            got: the student's result, validated.
+            expected: the reference.
+            on: the text naming the inputs.
+            mistakes: the known mistakes.
+            inputs: the inputs the mistakes are computed from.
+            atol: the absolute tolerance.
+            rtol: the relative tolerance.
+            what: what is compared, for the message.
+
+        Returns:
+            None, when they match; else the message shows the largest difference.
+        """
         __tracebackhide__ = True  # IPython and pytest show the student's frames only
         if close(got, expected, atol, rtol):
             return
@@ -273,7 +452,18 @@ class Check:
 
     def grad(self, args: Sequence[Any], on: str, outputs: Optional[Callable[[Any], list]] = None,
              which: Optional[Sequence[int]] = None) -> None:
-        """Gradients must flow from the result back to the float inputs (or those in which)."""
+        """Gradients must flow from the result back to the float inputs (or those in which).
+
+        Args:
+            args: the inputs; float tensors get requires_grad.
+            on: the text naming the inputs.
+            outputs: maps the result to the tensors to backpropagate from (the result itself
+                when None).
+            which: the indices of the inputs that need a gradient (every float one when None).
+
+        Returns:
+            None.
+        """
         __tracebackhide__ = True  # IPython and pytest show the student's frames only
         leaves = [a.detach().clone().requires_grad_(True)
                   if isinstance(a, Tensor) and a.is_floating_point()
@@ -304,6 +494,9 @@ class Check:
             make, names, cases, note, dtypes: the inputs, as for :func:`seeded`.
             mistakes: the known mistakes to name when the result is wrong.
             options: passed to :meth:`compare` (atol, rtol, what).
+
+        Returns:
+            None.
         """
         __tracebackhide__ = True  # IPython and pytest show the student's frames only
         for inputs, on in seeded(make, names, cases, note, dtypes):
@@ -316,8 +509,23 @@ class Check:
                      grad: bool = True, which: Optional[Sequence[int]] = None) -> None:
         """float32 inputs (seed 20) must match the reference; then gradients must flow back.
 
-        One passed for the values and, unless grad is False, one for the gradient; which
-        limits the inputs that need a gradient (indices into the inputs), as in :meth:`grad`.
+        One passed for the values and, unless grad is False, one for the gradient.
+
+        Args:
+            run: ``run(*inputs, on) -> Tensor``, the student's validated result.
+            reference: memlab's function, ``reference(*inputs)``.
+            make: ``make(generator, dtype, **sizes) -> inputs``.
+            names: the size names, space separated.
+            sizes: the sizes, in the order of names.
+            atol: the absolute tolerance.
+            rtol: the relative tolerance.
+            what: what is compared, for the message.
+            grad: check the gradient as well.
+            which: the inputs that need a gradient (indices into the inputs), as in
+                :meth:`grad`.
+
+        Returns:
+            None.
         """
         __tracebackhide__ = True  # IPython and pytest show the student's frames only
         (inputs, on), = seeded(make, names, [sizes], dtypes=(F32,), first_seed=20)
@@ -331,7 +539,19 @@ class Check:
 @contextlib.contextmanager
 def checking(name: str, student: Callable, params: Sequence[str]) -> Iterator[Check]:
     """Run one check: the global random state and thread count are restored after; print one
-    line on success."""
+    line on success.
+
+    Args:
+        name: the check's name, e.g. ``"shift"``.
+        student: the student's function.
+        params: the names of its parameters.
+
+    Returns:
+        A context manager that yields the Check.
+
+    Raises:
+        TypeError: ``student`` is not callable (e.g. its result was passed instead).
+    """
     if not callable(student):
         raise TypeError(
             f"checks.{name} takes your function itself, e.g. checks.{name}(my_{name}), "
@@ -351,7 +571,16 @@ def metric_result(c: Check, args: Sequence[Tensor], on: str, shape: Sequence[int
                   any_float: bool = False) -> Tensor:
     """The student's value of a sequence metric on (logits, targets, mask), validated.
 
-    any_float: any floating dtype is fine (a count); else the logits' dtype is expected.
+    Args:
+        c: the running Check.
+        args: (logits, targets, mask).
+        on: the text naming the inputs.
+        shape: the expected shape, e.g. (B,).
+        dims_text: the shape in letters, e.g. ``"[B]"``.
+        any_float: any floating dtype is fine (a count); else the logits' dtype is expected.
+
+    Returns:
+        The result, validated.
     """
     __tracebackhide__ = True  # IPython and pytest show the student's frames only
     out = c.call(args, on)
