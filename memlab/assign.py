@@ -16,6 +16,7 @@ Command line::
     python -m memlab.assign SRC OUT            # write student versions of SRC's notebooks to OUT
     python -m memlab.assign check SRC          # verify the exercise layout of SRC's notebooks
     python -m memlab.assign grade SUBMISSIONS  # run submitted notebooks, print a pass/fail table
+    python -m memlab.assign gradebook [COURSE] # per-exercise scores from an nbgrader gradebook
 
 In a student version every solution region (markers included) becomes
 ``raise NotImplementedError`` at the marker's indentation (or, outside a
@@ -26,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import csv
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -37,6 +40,7 @@ import nbformat
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 HIDE_TAG = "hide-input"
+CHECK_SUFFIX = "-check"   # nbgrader grade id of a check cell: "<chapter>-<name>-check"
 CHECK_CALL = re.compile(r"\bchecks\.([A-Za-z_]\w*)\s*\(")
 DEF_LINE = re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 
@@ -265,9 +269,34 @@ class Result:
 def _error_of(cell) -> Optional[str]:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
-            return text.splitlines()[0] if text else text
+            name, value = output.get("ename", "Error"), output.get("evalue", "")
+            return f"{name}: {value.splitlines()[0]}" if value.strip() else name
     return None
+
+
+def require_folder(path: PathLike, what: str) -> Path:
+    """``path`` as a Path when it is an existing folder, else a ValueError that names it.
+
+    A relative path is read from the current folder, which the message also names.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        state = "is not a folder" if path.exists() else "does not exist"
+        where = "" if path.is_absolute() else f" (read as {path.resolve()}, from {Path.cwd()})"
+        raise ValueError(f"{what} {path} {state}{where}")
+    return path
+
+
+def require_kernel(kernel_name: str) -> None:
+    """A ValueError, listing the installed kernels, when Jupyter has no kernel ``kernel_name``."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    try:
+        manager.get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        known = ", ".join(sorted(manager.find_kernel_specs())) or "none"
+        raise ValueError(f"no Jupyter kernel named {kernel_name!r} (installed: {known})") from None
 
 
 def run_notebook(path: PathLike, cwd: Optional[PathLike] = None, timeout: int = 600,
@@ -275,10 +304,15 @@ def run_notebook(path: PathLike, cwd: Optional[PathLike] = None, timeout: int = 
     """Execute a notebook cell by cell, going on after errors; returns (notebook, failure).
 
     failure is None, or a line saying why the run stopped early (a cell timeout or a
-    dead kernel); the cells that ran keep their outputs.
+    dead kernel); the cells that ran keep their outputs. A missing notebook or ``cwd``
+    folder is a ValueError that names the path.
     """
     from nbclient import NotebookClient
 
+    if not Path(path).is_file():
+        raise ValueError(f"no notebook {path} ({Path(path).resolve()})")
+    if cwd is not None:
+        require_folder(cwd, "cwd")
     nb = nbformat.read(str(path), as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
                             resources={"metadata": {"path": str(cwd or Path(path).parent)}})
@@ -321,10 +355,15 @@ def _submissions(root: Path) -> list[tuple[str, Path]]:
 
 def grade(submissions: PathLike, cwd: Optional[PathLike] = None, timeout: int = 600,
           kernel_name: str = "python3") -> list[Result]:
-    """Grade every notebook under ``submissions`` (see _submissions for the layout)."""
-    root = Path(submissions)
-    if not root.is_dir():
-        raise ValueError(f"submissions must be a folder, got {root}")
+    """Grade every notebook under ``submissions`` (see _submissions for the layout).
+
+    A missing ``submissions`` or ``cwd`` folder, or an unknown kernel, is a ValueError
+    raised before any notebook runs.
+    """
+    root = require_folder(submissions, "submissions")
+    if cwd is not None:
+        require_folder(cwd, "cwd")
+    require_kernel(kernel_name)
     results = []
     for student, path in _submissions(root):
         results += grade_notebook(path, student, cwd=cwd, timeout=timeout, kernel_name=kernel_name)
@@ -336,29 +375,174 @@ def format_grades(results: Sequence[Result]) -> str:
     students = list(dict.fromkeys(r.student for r in results))
     exercises = list(dict.fromkeys(r.exercise for r in results))
     cell = {(r.student, r.exercise): ("pass" if r.passed else "FAIL") for r in results}
-    header = ["student"] + exercises + ["score"]
     rows = []
     for student in students:
         marks = [cell.get((student, e), "-") for e in exercises]
         rows.append([student] + marks + [f"{marks.count('pass')}/{len(exercises)}"])
+    return _table(["student"] + exercises + ["score"], rows)
+
+
+def _table(header: list, rows: list) -> str:
     widths = [max(len(str(row[k])) for row in [header] + rows) for k in range(len(header))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip()
              for row in [header] + rows]
     return "\n".join(lines)
 
 
+def check_csv_target(path: PathLike, header: Sequence[str]) -> Path:
+    """``path`` when a CSV file with ``header`` may be written there, else a ValueError.
+
+    An existing file may be replaced only when it begins with the same header, so that the
+    grades another tool wrote there (nbgrader export's grades.csv) are never overwritten.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"the CSV file {path} is a folder")
+    if path.exists():
+        with open(path, newline="") as handle:
+            first = next(csv.reader(handle), [])
+        if first != list(header):
+            raise ValueError(f"{path} exists and holds other data (its first row is "
+                             f"{','.join(first)!r}); name another CSV file or remove it")
+    if not path.parent.is_dir():
+        raise ValueError(f"the folder of the CSV file {path} does not exist")
+    return path
+
+
+def write_csv(path: PathLike, header: Sequence[str], rows: Sequence[Sequence]) -> Path:
+    """Write ``rows`` under ``header`` to the CSV file ``path`` (see check_csv_target)."""
+    path = check_csv_target(path, header)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+# --------------------------------------------------------------------------- nbgrader's gradebook
+
+GRADE_HEADER = ["student", "notebook", "exercise", "passed", "message"]
+SCORE_HEADER = ["assignment", "student", "notebook", "exercise", "score", "max_score", "message"]
+
+
+@dataclass
+class Score:
+    """The score of one graded cell of one notebook in an nbgrader gradebook."""
+
+    assignment: str  #: nbgrader's name of the assignment, e.g. "ch02"
+    student: str  #: the student's id in the gradebook
+    notebook: str  #: the notebook's name, without ".ipynb"
+    exercise: str  #: "<chapter>-<check>": the cell's grade id without "-check"
+    score: float  #: nbgrader's score: the manual grade if any, else the autograder's
+    max_score: float  #: the cell's points
+    message: str = ""  #: first line of the error in the autograded notebook, if any
+
+
+def exercise_of(grade_id: str) -> str:
+    """'02-update_link' for the check cell's grade id '02-update_link-check'."""
+    return grade_id[: -len(CHECK_SUFFIX)] if grade_id.endswith(CHECK_SUFFIX) else grade_id
+
+
+def _autograded_errors(path: Path) -> tuple[dict, dict]:
+    """({grade id: cell index}, {grade id: first error line}) of an autograded notebook."""
+    if not path.is_file():
+        return {}, {}
+    nb = nbformat.read(str(path), as_version=4)
+    order, messages = {}, {}
+    for index, cell in enumerate(nb.cells):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            order[grade_id] = index
+            error = _error_of(cell)
+            if error:
+                messages[grade_id] = error
+    return order, messages
+
+
+def gradebook_scores(course: PathLike = ".", db_url: Optional[str] = None) -> list[Score]:
+    """Every graded cell's score in the gradebook of an nbgrader course, after autograde.
+
+    ``course`` is the course folder (the one with ``nbgrader_config.py``); the gradebook is
+    ``db_url``, else its ``gradebook.db``. The scores are nbgrader's (a manual grade replaces
+    the autograder's, extra credit is added). Each message is the first line of the error
+    that the cell printed in ``autograded/<student>/<assignment>/<notebook>.ipynb``.
+    Needs nbgrader; opens the gradebook read-only in effect (nothing is added to it).
+    """
+    course = require_folder(course, "the course folder")
+    if db_url is None:
+        db = course / "gradebook.db"
+        if not db.is_file():
+            raise ValueError(f"no gradebook {db} ({db.resolve()}): run nbgrader autograde in "
+                             f"the course folder first, or name the database with --db")
+        db_url = f"sqlite:///{db.resolve()}"
+    try:
+        from nbgrader.api import Gradebook
+    except ImportError:
+        raise ValueError("reading the gradebook needs nbgrader (pip install nbgrader)") from None
+    scores = []
+    with Gradebook(db_url, course_id="") as gradebook:  # "": nbgrader's default, adds no course
+        for assignment in gradebook.assignments:
+            for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
+                for notebook in submission.notebooks:
+                    path = (course / "autograded" / submission.student.id / assignment.name
+                            / f"{notebook.name}.ipynb")
+                    order, messages = _autograded_errors(path)
+                    grades = sorted(notebook.grades,
+                                    key=lambda g: (order.get(g.name, len(order)), g.name))
+                    for grade in grades:
+                        scores.append(Score(assignment.name, submission.student.id,
+                                            notebook.name, exercise_of(grade.name),
+                                            float(grade.score), float(grade.max_score),
+                                            messages.get(grade.name, "")))
+    return scores
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def format_scores(scores: Sequence[Score]) -> str:
+    """A plain-text table: one row per student, one column per exercise, and the total."""
+    students = list(dict.fromkeys(s.student for s in scores))
+    exercises = list(dict.fromkeys(s.exercise for s in scores))
+    most = {s.exercise: s.max_score for s in scores}
+    cell = {(s.student, s.exercise): s.score for s in scores}
+    rows = []
+    for student in students:
+        marks = [cell.get((student, e)) for e in exercises]
+        total = sum(m for m in marks if m is not None)
+        rows.append([student] + ["-" if m is None else _number(m) for m in marks]
+                    + [f"{_number(total)}/{_number(sum(most[e] for e in exercises))}"])
+    return _table(["student"] + exercises + ["score"], rows)
+
+
 # --------------------------------------------------------------------------- command line
+
+COMMANDS = ("student", "check", "grade", "gradebook")
+
+
+def _checkpoints_env() -> None:
+    """Make a relative MEMLAB_CHECKPOINTS absolute, so that the kernels (which run in other
+    folders) read the same folder; a ValueError when it names no folder."""
+    from .pretrained import FOLDER_ENV
+
+    value = os.environ.get(FOLDER_ENV, "").strip()
+    if value:
+        folder = require_folder(Path(value).expanduser(), FOLDER_ENV)
+        os.environ[FOLDER_ENV] = str(folder.resolve())
+
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[0] if argv and argv[0] in ("student", "check", "grade") else "student"
+    command = argv[0] if argv and argv[0] in COMMANDS else "student"
     if argv and argv[0] == command:
         argv = argv[1:]
     prog = "python -m memlab.assign"
     if command == "student":
         parser = argparse.ArgumentParser(prog=prog, description=(
             "Write student versions of the notebooks in SRC to OUT: solution regions become "
-            "raise NotImplementedError, outputs are cleared. (Other commands: check, grade.)"))
+            "raise NotImplementedError, outputs are cleared. (Other commands: check, grade, "
+            "gradebook.)"))
         parser.add_argument("src", help="a folder of notebooks (or one notebook)")
         parser.add_argument("out", help="the folder to write the student versions to")
         args = parser.parse_args(argv)
@@ -383,19 +567,56 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 bad += 1
             print(f"{path}: {len(find_exercises(nb))} exercise(s)")
         return 1 if bad else 0
+    if command == "gradebook":
+        parser = argparse.ArgumentParser(prog=f"{prog} gradebook", description=(
+            "Print the score of every exercise of every student from the gradebook of an nbgrader "
+            "course (after nbgrader autograde); nbgrader export gives only each assignment's "
+            "total."))
+        parser.add_argument("course", nargs="?", default=".",
+                            help="the nbgrader course folder (default: the current folder)")
+        parser.add_argument("--db", help="the gradebook's database URL (default: "
+                                         "sqlite:///COURSE/gradebook.db)")
+        parser.add_argument("--csv", metavar="FILE", help=(
+            f"also write {','.join(SCORE_HEADER)} rows to FILE (e.g. nbgrader_exercises.csv; "
+            f"an existing file of other data, such as nbgrader export's grades.csv, is refused)"))
+        args = parser.parse_args(argv)
+        try:
+            if args.csv:
+                check_csv_target(args.csv, SCORE_HEADER)
+            scores = gradebook_scores(args.course, db_url=args.db)
+            if not scores:
+                print(f"no graded submission in the gradebook of {args.course}")
+                return 1
+            print(format_scores(scores))
+            if args.csv:
+                write_csv(args.csv, SCORE_HEADER,
+                          [[s.assignment, s.student, s.notebook, s.exercise, _number(s.score),
+                            _number(s.max_score), s.message] for s in scores])
+        except ValueError as error:
+            parser.error(str(error))
+        return 0
     parser = argparse.ArgumentParser(prog=f"{prog} grade", description=(
-        "Run every submitted notebook (SUBMISSIONS/STUDENT/*.ipynb, or SUBMISSIONS/*.ipynb with "
-        "one notebook per student) and print which exercise checks pass."))
+        "Run every submitted notebook (SUBMISSIONS/STUDENT/ with the student's notebooks at any "
+        "depth, or SUBMISSIONS/*.ipynb with one notebook per student) and print which exercise "
+        "checks pass. Stops with exit status 2, before any notebook runs, when a folder is "
+        "missing or the kernel unknown."))
     parser.add_argument("submissions", help="the folder of submitted notebooks")
-    parser.add_argument("--cwd", help="run the notebooks from this folder (default: each "
-                                      "notebook's own folder); use notebooks/ of the book so "
-                                      "that relative paths (checkpoints) resolve")
+    parser.add_argument("--cwd", help="run the notebooks from this existing folder (default: each "
+                                      "notebook's own folder)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
     parser.add_argument("--kernel", default="python3", help="the Jupyter kernel (default python3)")
-    parser.add_argument("--csv", help="also write student,notebook,exercise,passed,message rows here")
+    parser.add_argument("--csv", metavar="FILE", help=(
+        f"also write {','.join(GRADE_HEADER)} rows to FILE (e.g. memlab_grades.csv; an "
+        f"existing file of other data, such as nbgrader export's grades.csv, is refused)"))
     args = parser.parse_args(argv)
     try:
-        results = grade(args.submissions, cwd=args.cwd, timeout=args.timeout, kernel_name=args.kernel)
+        if args.csv:  # a CSV path that will be refused is refused before the notebooks run
+            check_csv_target(args.csv, GRADE_HEADER)
+        if args.cwd is not None:
+            require_folder(args.cwd, "--cwd")
+        _checkpoints_env()
+        results = grade(args.submissions, cwd=args.cwd, timeout=args.timeout,
+                        kernel_name=args.kernel)
     except ValueError as error:
         parser.error(str(error))
     if not results:
@@ -403,12 +624,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     print(format_grades(results))
     if args.csv:
-        import csv
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["student", "notebook", "exercise", "passed", "message"])
-            for r in results:
-                writer.writerow([r.student, r.notebook, r.exercise, int(r.passed), r.message])
+        write_csv(args.csv, GRADE_HEADER,
+                  [[r.student, r.notebook, r.exercise, int(r.passed), r.message] for r in results])
     return 0
 
 

@@ -27,7 +27,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from memlab.assign import chapter_id, find_exercises  # noqa: E402
+from memlab.assign import CHECK_SUFFIX, chapter_id, find_exercises  # noqa: E402
 
 SCHEMA_VERSION = 3
 
@@ -41,7 +41,7 @@ def wanted_metadata(nb, chapter: str) -> dict[int, dict]:
                                  "grade_id": grade_id, "schema_version": SCHEMA_VERSION}
         if exercise.check_cell is not None and exercise.checks:
             wanted[exercise.check_cell] = {"solution": False, "grade": True, "locked": True,
-                                           "points": 1, "grade_id": f"{grade_id}-check",
+                                           "points": 1, "grade_id": grade_id + CHECK_SUFFIX,
                                            "schema_version": SCHEMA_VERSION}
     return wanted
 

@@ -265,7 +265,120 @@ def test_grading_a_student_version_and_a_solution(executed, notebooks, monkeypat
     assert [(r.student, r.exercise, r.passed) for r in results] == [
         ("bob", "01-oneplus", False), ("bob", "01-update_usage", False),
         ("alice", "01-oneplus", True), ("alice", "01-update_usage", True)]
-    assert results[0].message == "NotImplementedError: "
+    assert results[0].message == "NotImplementedError"
+
+
+def never_run(*args, **kwargs):
+    raise AssertionError("a notebook ran although the command should have stopped first")
+
+
+def submitted_folder(tmp_path, notebooks):
+    """submitted/carol/01_synthetic.ipynb: the synthetic student version."""
+    folder = tmp_path / "submitted" / "carol"
+    folder.mkdir(parents=True)
+    (folder / "01_synthetic.ipynb").write_bytes(notebooks[1].read_bytes())
+    return tmp_path / "submitted"
+
+
+def exit_error(argv, capsys):
+    """(exit code, error text) of a command line that must stop with an argparse error."""
+    with pytest.raises(SystemExit) as stopped:
+        assign.main(argv)
+    return stopped.value.code, capsys.readouterr().err
+
+
+def test_grade_with_a_missing_cwd_is_an_error_naming_the_path(notebooks, tmp_path, monkeypatch,
+                                                              capsys):
+    submitted = submitted_folder(tmp_path, notebooks)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # not the repository root: notebooks/ is not here
+    monkeypatch.setattr(assign, "run_notebook", never_run)
+    code, err = exit_error(["grade", str(submitted), "--cwd", "notebooks"], capsys)
+    assert code == 2
+    assert "--cwd notebooks does not exist" in err and str(elsewhere / "notebooks") in err
+    (elsewhere / "notebooks").write_text("a file, not a folder")
+    code, err = exit_error(["grade", str(submitted), "--cwd", "notebooks"], capsys)
+    assert code == 2 and "--cwd notebooks is not a folder" in err
+
+
+def test_grade_with_missing_submissions_is_an_error_naming_the_path(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(assign, "run_notebook", never_run)
+    code, err = exit_error(["grade", "submitted"], capsys)
+    assert code == 2
+    assert "submissions submitted does not exist" in err and str(tmp_path / "submitted") in err
+
+
+def test_grading_functions_refuse_missing_paths(notebooks, tmp_path):
+    submitted = submitted_folder(tmp_path, notebooks)
+    missing = tmp_path / "no-such-folder"
+    with pytest.raises(ValueError, match=f"cwd {re.escape(str(missing))} does not exist"):
+        assign.grade(submitted, cwd=missing)
+    with pytest.raises(ValueError, match=f"cwd {re.escape(str(missing))} does not exist"):
+        assign.run_notebook(submitted / "carol" / "01_synthetic.ipynb", cwd=missing)
+    lost = submitted / "carol" / "02_lost.ipynb"
+    with pytest.raises(ValueError, match=f"no notebook {re.escape(str(lost))}"):
+        assign.grade_notebook(lost, "carol")
+    with pytest.raises(ValueError, match="no Jupyter kernel named 'no-such-kernel'"):
+        assign.grade(submitted, kernel_name="no-such-kernel")
+
+
+def test_grade_checks_the_checkpoint_folder(notebooks, tmp_path, monkeypatch, capsys):
+    submitted = submitted_folder(tmp_path, notebooks)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(assign, "run_notebook", never_run)
+    monkeypatch.setenv("MEMLAB_CHECKPOINTS", "no-checkpoints")
+    code, err = exit_error(["grade", str(submitted)], capsys)
+    assert code == 2 and "MEMLAB_CHECKPOINTS no-checkpoints does not exist" in err
+
+    (tmp_path / "checkpoints").mkdir()
+    monkeypatch.setenv("MEMLAB_CHECKPOINTS", "checkpoints")
+    monkeypatch.setattr(assign, "grade", lambda *args, **kwargs: [
+        assign.Result("carol", "01_synthetic", "01-oneplus", True)])
+    assert assign.main(["grade", str(submitted)]) == 0
+    # made absolute: the kernels run in other folders
+    assert assign.os.environ["MEMLAB_CHECKPOINTS"] == str(tmp_path / "checkpoints")
+
+
+NBGRADER_EXPORT = ("assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score,"
+                   "late_submission_penalty,score,max_score\nch02,,,alice,,,,3.0,0.0,3.0,4.0\n")
+
+
+def test_csv_files_do_not_overwrite_nbgrader_export(notebooks, tmp_path, monkeypatch, capsys):
+    submitted = submitted_folder(tmp_path, notebooks)
+    exported = tmp_path / "grades.csv"
+    exported.write_text(NBGRADER_EXPORT)
+    monkeypatch.setattr(assign, "run_notebook", never_run)
+    code, err = exit_error(["grade", str(submitted), "--csv", str(exported)], capsys)
+    assert code == 2 and "exists and holds other data" in err
+    code, err = exit_error(["gradebook", str(tmp_path), "--csv", str(exported)], capsys)
+    assert code == 2 and "exists and holds other data" in err
+    assert exported.read_text() == NBGRADER_EXPORT
+    ours = assign.write_csv(tmp_path / "memlab_grades.csv", assign.GRADE_HEADER, [["a"] * 5])
+    assign.write_csv(ours, assign.GRADE_HEADER, [["b"] * 5])  # its own file may be replaced
+    assert ours.read_text().splitlines()[1] == "b,b,b,b,b"
+
+
+def test_gradebook_without_a_gradebook_is_an_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, err = exit_error(["gradebook"], capsys)
+    assert code == 2 and f"no gradebook gradebook.db ({tmp_path / 'gradebook.db'})" in err
+    code, err = exit_error(["gradebook", "course"], capsys)
+    assert code == 2 and "the course folder course does not exist" in err
+    assert not (tmp_path / "gradebook.db").exists()
+
+
+def test_format_scores():
+    scores = [assign.Score("ch02", "alice", "02_dnc_memory", "02-update_usage", 1, 1),
+              assign.Score("ch02", "alice", "02_dnc_memory", "02-update_link", 0, 1, "Assertion"),
+              assign.Score("ch02", "bob", "02_dnc_memory", "02-update_usage", 0.5, 1)]
+    lines = assign.format_scores(scores).splitlines()
+    assert lines[0].split() == ["student", "02-update_usage", "02-update_link", "score"]
+    assert lines[1].split() == ["alice", "1", "0", "1/2"]
+    assert lines[2].split() == ["bob", "0.5", "-", "0.5/2"]
+    assert assign.exercise_of("02-update_link-check") == "02-update_link"
+    assert assign.exercise_of("02-update_link") == "02-update_link"
 
 
 def test_format_grades_marks_missing_exercises():
