@@ -65,12 +65,31 @@ class _Unrolled(nn.Module):
         """Opt in to `torch.compile` of the per-step function (the first call compiles).
 
         Outputs are the same as eager; traces (`return_trace=True`) stay eager.
+
+        Args:
+            **options: passed to ``torch.compile`` (e.g. ``mode``).
+
+        Returns:
+            The model itself, so that ``model = DNC(...).compile_step()`` reads naturally.
         """
         self._compiled_step = torch.compile(self._step, dynamic=False, **options)
         return self
 
     def forward(self, x: Tensor, return_trace: bool = False):
-        """x: [B, T, input_size] -> logits [B, T, output_size] (and a trace if asked)."""
+        """Run the model over whole sequences.
+
+        Args:
+            x: [B, T, input_size], the input sequences.
+            return_trace: also return everything the memory did at every step.
+
+        Returns:
+            logits [B, T, output_size], one per output bit (apply a sigmoid for probabilities);
+            with ``return_trace``, the pair (logits, trace), the trace a named tuple
+            (``DNCTrace`` or ``NTMTrace``) whose fields are each [B, T, ...].
+
+        Raises:
+            ValueError: x is not a float tensor of shape [B, T, input_size].
+        """
         _check_input(x, self.config["input_size"])
         batch, steps, _ = x.shape
         step = self._step if return_trace else getattr(self, "_compiled_step", self._step)
@@ -92,9 +111,11 @@ class _Unrolled(nn.Module):
 # --------------------------------------------------------------------------- DNC
 
 class DNCState(NamedTuple):
+    """The DNC model between two time steps."""
+
     controller: NamedTuple     #: the controller's own state
     read_vectors: Tensor       #: [B, R * W], r_{t-1} flattened
-    access: dnc.AccessState
+    access: dnc.AccessState    #: memory, usage, links, precedence and weightings
 
 
 class DNCTrace(NamedTuple):
@@ -145,9 +166,12 @@ class DNC(_Unrolled):
     (the default), the model is the 2016 DNC, with the same parameters.
 
     Args:
-        input_size, output_size: channels of x_t and y_t.
-        hidden_size: of the controller.
-        memory_size, word_size, read_heads: N, W, R.
+        input_size: channels of x_t.
+        output_size: channels of y_t.
+        hidden_size: units of the controller.
+        memory_size: N, the number of slots.
+        word_size: W, the width of a slot.
+        read_heads: R.
         controller: "lstm" or "feedforward".
         masking: masked content look-ups; the interface gains a mask per read
             head [R, W] and one for the write [W] (sigmoid).
@@ -184,6 +208,16 @@ class DNC(_Unrolled):
         self.output = nn.Linear(hidden_size + read_size, output_size)
 
     def initial_state(self, batch_size: int, device=None, dtype=None) -> DNCState:
+        """The state before the first step: zero memory, usage, links and read vectors.
+
+        Args:
+            batch_size: B.
+            device, dtype: of every tensor of the state.
+
+        Returns:
+            DNCState: the controller's zero state, read vectors [B, R * W] and the
+            ``dnc.AccessState`` of ``dnc.initial_state``.
+        """
         c = self.config
         access = dnc.initial_state(batch_size, c["memory_size"], c["word_size"], c["read_heads"],
                                    device=device, dtype=dtype)
@@ -206,9 +240,11 @@ class DNC(_Unrolled):
 # --------------------------------------------------------------------------- NTM
 
 class NTMModelState(NamedTuple):
-    controller: NamedTuple
-    read_vectors: Tensor  #: [B, R * W]
-    memory: ntm.NTMState
+    """The NTM model between two time steps."""
+
+    controller: NamedTuple  #: the controller's own state
+    read_vectors: Tensor  #: [B, R * W], r_{t-1} flattened
+    memory: ntm.NTMState  #: memory and the heads' last weightings
 
 
 class NTMTrace(NamedTuple):
@@ -238,9 +274,18 @@ INTERFACE_CLIP = 20.0
 class NTM(_Unrolled):
     """Neural Turing Machine (Graves et al. 2014) with any number of read and write heads.
 
-    shift_range k allows shifts -k..k (S = 2k + 1 offsets). interface_clip: the controller's
-    outputs (the heads' parameters before their squashing functions) are clipped to
-    [-interface_clip, interface_clip] (None: not clipped).
+    Args:
+        input_size: channels of x_t.
+        output_size: channels of y_t.
+        hidden_size: units of the controller.
+        memory_size: N, the number of slots.
+        word_size: W, the width of a slot (the NTM paper's M).
+        read_heads: R.
+        write_heads: Hw; all write, erases first, then adds.
+        shift_range: k, shifts -k..k are allowed (S = 2k + 1 offsets).
+        controller: "lstm" or "feedforward".
+        interface_clip: the controller's outputs (the heads' parameters before their squashing
+            functions) are clipped to [-interface_clip, interface_clip] (None: not clipped).
     """
 
     kind = "ntm"
@@ -275,6 +320,16 @@ class NTM(_Unrolled):
         self.output = nn.Linear(hidden_size + read_size, output_size)
 
     def initial_state(self, batch_size: int, device=None, dtype=None) -> NTMModelState:
+        """The state before the first step: memory at ``ntm.MEMORY_INIT``, heads on slot 0.
+
+        Args:
+            batch_size: B.
+            device, dtype: of every tensor of the state.
+
+        Returns:
+            NTMModelState: the controller's zero state, zero read vectors [B, R * W] and the
+            ``ntm.NTMState`` of ``ntm.initial_state``.
+        """
         c = self.config
         memory = ntm.initial_state(batch_size, c["memory_size"], c["word_size"], c["read_heads"],
                                    c["write_heads"], device=device, dtype=dtype)
@@ -308,11 +363,20 @@ class NTM(_Unrolled):
 # --------------------------------------------------------------------------- LSTM baseline
 
 class LSTMTrace(NamedTuple):
+    """What the LSTM baseline did, per step."""
+
     hidden: Tensor  #: [B, T, hidden_size], the top layer's output
 
 
 class LSTMBaseline(nn.Module):
-    """A stacked LSTM with a linear read-out: the baseline without external memory."""
+    """A stacked LSTM with a linear read-out: the baseline without external memory.
+
+    Args:
+        input_size: channels of x_t.
+        output_size: channels of y_t.
+        hidden_size: units per layer.
+        num_layers: stacked LSTM layers.
+    """
 
     kind = "lstm"
 
@@ -333,7 +397,15 @@ class LSTMBaseline(nn.Module):
         return self
 
     def forward(self, x: Tensor, return_trace: bool = False):
-        """x: [B, T, input_size] -> logits [B, T, output_size] (and a trace if asked)."""
+        """Run the LSTM over whole sequences.
+
+        Args:
+            x: [B, T, input_size].
+            return_trace: also return the top layer's outputs.
+
+        Returns:
+            logits [B, T, output_size]; with ``return_trace``, (logits, LSTMTrace).
+        """
         _check_input(x, self.config["input_size"])
         hidden, _ = self.lstm(x)
         logits = self.output(hidden)
@@ -344,7 +416,18 @@ MODELS = {"dnc": DNC, "ntm": NTM, "lstm": LSTMBaseline}
 
 
 def build_model(kind: str, **config) -> nn.Module:
-    """Build a model by kind ("dnc", "ntm", "lstm") from its constructor arguments."""
+    """Build a model by kind from its constructor arguments.
+
+    Args:
+        kind: "dnc", "ntm" or "lstm".
+        **config: the model's constructor arguments (e.g. a checkpoint's ``model.config``).
+
+    Returns:
+        The new model, with fresh weights from torch's global generator.
+
+    Raises:
+        ValueError: an unknown kind, or a bad argument (named in the message).
+    """
     if kind not in MODELS:
         raise ValueError(f"model kind must be one of {sorted(MODELS)}, got {kind!r}")
     return MODELS[kind](**config)
