@@ -52,7 +52,11 @@ RECIPES = {
     ),
     "ntm": Recipe(
         "adam", 1e-2, 16, 10.0,
-        measured="copy, lengths 1-20: see benchmarks/README.md.",
+        measured="copy, lengths 1-20, with the NTM's controller outputs clipped to ±20 (its "
+                 "default): 9 of 10 seeds below 0.1 bit errors per sequence within 3,000 steps "
+                 "(median 625, slowest 2,775). RMSProp at 3e-4 (momentum 0.9) was about as "
+                 "reliable and slower, Adam at 3e-3 or 5e-3 and batches of 32 less reliable, and a "
+                 "curriculum on length (5, 10, 20) worse: see benchmarks/README.md.",
     ),
     "lstm": Recipe(
         "adam", 1e-2, 16, 10.0,
