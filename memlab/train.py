@@ -130,31 +130,47 @@ def train(
 ) -> History:
     """Train ``model`` on fresh batches of ``task`` with the task's loss.
 
-    optimizer, lr, batch_size, clip: by default the recipe of the model's kind
-    (``memlab.recipes.recipe(model)``: Adam, step size 1e-2, batch 16, gradient norm clipped at
-    10 for the DNC); give any of them to override it. optimizer: "adam" or "rmsprop" (momentum
-    0.9); clip: the largest gradient norm, or None for no clipping.
-
     The loss is the masked BCE (masked_bce), or for a categorical task (``task.categorical``, such
-    as graph traversal) the cross-entropy per counted answer (masked_cross_entropy).
+    as graph traversal) the cross-entropy per counted answer (masked_cross_entropy). Settings
+    left out (optimizer, lr, batch_size, clip) come from the recipe of the model's kind,
+    ``memlab.recipes.recipe(model)`` (for the DNC: Adam, step size 1e-2, batch 16, gradient norm
+    clipped at 10).
 
-    seed: seeds the data stream only (a private torch.Generator). The model's initial weights
-    come from torch's global generator when it was built: call seed_everything(seed) before
-    building it for a reproducible run.
-    log_every: the history gets one entry every log_every steps (and one for a last, shorter
-    interval), each the mean over its steps.
-    stop_at: stop early once an interval's mean bit errors per sequence falls below this (with a
-    curriculum: at its last level only).
-    curriculum: train on ``curriculum.task_at(task, level)``, starting at level 0 and moving up a
-    level once the interval's mean error passes the curriculum's threshold; the history records
-    the level of every interval (the last one is the task the model ended on).
-    max_seconds: stop early once this much wall time has passed (checked at each log interval).
-    resume: the history of an earlier run of this model (e.g. ``load_checkpoint(path).history``)
-    to continue: the new entries are appended to a copy of it, their steps and seconds counted on
-    from its last ones, and a curriculum starts at its last level. ``steps`` and ``max_seconds``
-    count this run only; Adam's moment estimates start afresh.
-    compile: use the model's compiled step (calls ``model.compile_step()`` once, in place).
-    device: move the model there first; batches always go to the model's device.
+    Args:
+        model: a memlab model (or any module mapping [B, T, input_size] to [B, T, output_size]).
+        task: the task whose batches it trains on.
+        steps: optimiser steps in this run.
+        batch_size: sequences per step (default: the recipe's).
+        lr: the optimiser's step size (default: the recipe's).
+        clip: the largest gradient norm, or None for no clipping (default: the recipe's).
+        seed: seeds the data stream only (a private torch.Generator). The model's initial weights
+            come from torch's global generator when it was built: call seed_everything(seed)
+            before building it for a reproducible run.
+        log_every: the history gets one entry every log_every steps (and one for a last, shorter
+            interval), each the mean over its steps.
+        progress: show a progress bar (see ``progress``).
+        compile: use the model's compiled step (calls ``model.compile_step()`` once, in place).
+        device: move the model there first; batches always go to the model's device.
+        stop_at: stop early once an interval's mean bit errors per sequence falls below this (with
+            a curriculum: at its last level only).
+        max_seconds: stop early once this much wall time has passed (checked at each log
+            interval).
+        curriculum: train on ``curriculum.task_at(task, level)``, starting at level 0 and moving
+            up a level once the interval's mean error passes the curriculum's threshold; the
+            history records the level of every interval (the last one is the task the model ended
+            on).
+        resume: the history of an earlier run of this model (e.g.
+            ``load_checkpoint(path).history``) to continue: the new entries are appended to a copy
+            of it, their steps and seconds counted on from its last ones, and a curriculum starts
+            at its last level. ``steps`` and ``max_seconds`` count this run only; the optimiser's
+            state starts afresh.
+        optimizer: "adam" or "rmsprop" (momentum 0.9, decay 0.95) (default: the recipe's).
+
+    Returns:
+        History: the logged curves (one entry per interval), the model trained in place.
+
+    Raises:
+        ValueError: a bad argument, named in the message.
     """
     integer("steps", steps, 1)
     defaults = recipe(model)
@@ -272,6 +288,16 @@ def measure(model: nn.Module, task: Task, batch_size: int = 64, seed: int = 1234
     For a categorical task (graph traversal) also the mean ``answer_accuracy`` (fraction of right
     answers, e.g. hops) and ``sequence_accuracy`` (fraction of sequences, e.g. paths, all right);
     bit errors then count the decoded one-hot answers and bits per sequence the cross-entropy.
+
+    Args:
+        model: the model, run in eval mode (its mode is restored afterwards).
+        task: the task to draw the held-out batch from.
+        batch_size: B, sequences in the batch.
+        seed: of the batch's private generator (keep it apart from training's).
+
+    Returns:
+        dict of floats: ``bit_errors`` and ``bits_per_sequence``, means over the B sequences
+        (and the two accuracies for a categorical task).
     """
     integer("batch_size", batch_size, 1)
     was_training = model.training
@@ -305,8 +331,16 @@ def evaluate(
 ) -> list:
     """One row per length: the task at exactly that length, measured on a held-out batch.
 
-    -> [{"length": L, "bit_errors": mean per sequence, "bits_per_sequence": mean}, ...]
-    ``seed`` keeps each row reproducible on its own (and apart from the training stream).
+    Args:
+        model: the model to measure.
+        task: the task; ``task.at_length(n)`` fixes its length (graph traversal grows its graphs).
+        lengths: the lengths, positive integers.
+        batch_size: sequences per length.
+        seed: keeps each row reproducible on its own (and apart from the training stream).
+
+    Returns:
+        list of dicts, one per length: ``{"length": n, "bit_errors": mean per sequence,
+        "bits_per_sequence": mean, ...}`` (``measure``'s figures).
     """
     if not lengths or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in lengths):
         raise ValueError(
@@ -371,8 +405,18 @@ def save_checkpoint(
     """Save a model (kind, config, weights), its task and history to ``path`` with torch.save.
 
     Everything stored is a plain container, number, string or tensor, so load_checkpoint can
-    read it with ``torch.load(weights_only=True)``. ``extra``: plain values, e.g. the command
-    line and the seed.
+    read it with ``torch.load(weights_only=True)``. The file is written beside ``path`` first and
+    then renamed, so an interrupted save never leaves half a checkpoint.
+
+    Args:
+        path: the file to write (its folder is created).
+        model: a memlab model (it has ``.kind`` and ``.config``).
+        task: the task it was trained on.
+        history: its training history.
+        extra: plain values, e.g. the command line and the seed.
+
+    Raises:
+        ValueError: not a memlab model, or ``extra`` holds a value torch could not read back.
     """
     if not hasattr(model, "kind") or not hasattr(model, "config"):
         raise ValueError(
@@ -410,8 +454,16 @@ def _reason(err: Exception) -> str:
 def load_checkpoint(path: PathLike, map_location: Union[str, torch.device] = "cpu") -> Checkpoint:
     """Rebuild the model, task and history saved by save_checkpoint.
 
-    Raises FileNotFoundError when ``path`` does not exist and ValueError when it is not a
-    readable memlab checkpoint of a known version.
+    Args:
+        path: the checkpoint file.
+        map_location: the device to load the weights onto.
+
+    Returns:
+        Checkpoint(model, task, history, extra): the model in eval mode on ``map_location``.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: it is not a readable memlab checkpoint of a known version.
     """
     path = Path(path)
     if not path.is_file():
