@@ -2,13 +2,16 @@
 
     python benchmarks/step_time.py             # everything (a few minutes)
     python benchmarks/step_time.py --no-compile --no-learn
+    python benchmarks/step_time.py --public-ntm ../pytorch-ntm   # with the public NTM
 
 Configurations (batch 32, sequence length 21, copy-sized input 9 and output 8):
   (a) DNC hidden 64, N=16, W=16, R=4     (b) NTM hidden 100, N=128, W=20, one read and one write head
 memlab is timed beside benchmarks/naive.py (the same equations written naively),
 interleaved step by step in the same run so that machine noise hits both alike.
 If the public PyTorch DNC is installed (`pip install dnc==1.1.0 --no-deps`, the
-package of github.com/ixaxaar/pytorch-dnc), it is timed on (a) in the same run too.
+package of github.com/ixaxaar/pytorch-dnc), it is timed on (a) in the same run too;
+given a clone of the public PyTorch NTM (github.com/loudinthecloud/pytorch-ntm, not
+on PyPI) with --public-ntm PATH, its EncapsulatedNTM is timed on (b).
 Then, unless --no-learn: wall time for memlab's DNC, with memlab's training
 defaults, to reach <= 0.1 bit errors per sequence on copy (8-bit, lengths 1-10).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import statistics
+import subprocess
 import sys
 import time
 import types
@@ -35,8 +39,11 @@ from naive import NaiveDNC, NaiveNTM  # noqa: E402
 BATCH, LENGTH, INPUT, OUTPUT = 32, 21, 9, 8
 
 
-def make_step(model, fused: bool, forward=None):
-    """One training step on a fixed random batch; `forward(x)` defaults to `model(x)`."""
+def make_step(model, fused: bool, forward=None, loss=F.binary_cross_entropy_with_logits):
+    """One training step on a fixed random batch; `forward(x)` defaults to `model(x)`.
+
+    `loss(forward(x), y)` is binary cross-entropy on logits unless told otherwise.
+    """
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, **({"fused": True} if fused else {}))
     generator = torch.Generator().manual_seed(0)
     x = torch.randint(0, 2, (BATCH, LENGTH, INPUT), generator=generator).float()
@@ -44,9 +51,9 @@ def make_step(model, fused: bool, forward=None):
     forward = forward or model
 
     def step():
-        loss = F.binary_cross_entropy_with_logits(forward(x), y)
+        value = loss(forward(x), y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        value.backward()
         optimizer.step()
 
     return step
@@ -111,6 +118,59 @@ def public_dnc_step():
     return make_step(torch.nn.ModuleList([dnc, output]), fused=False, forward=forward)
 
 
+PUBLIC_NTM = "github.com/loudinthecloud/pytorch-ntm"
+
+
+def public_ntm_package(path: str) -> Path:
+    """The `ntm/` package of a clone of the public NTM at `path`; ValueError if there is none."""
+    package_dir = Path(path).expanduser() / "ntm"
+    if not (package_dir / "aio.py").is_file():
+        raise ValueError(f"--public-ntm: {path} is not a clone of {PUBLIC_NTM} (no ntm/aio.py there)")
+    return package_dir
+
+
+def public_ntm_step(path: str):
+    """A training step of the public PyTorch NTM on config (b), from a clone at `path`.
+
+    `path` is a clone of github.com/loudinthecloud/pytorch-ntm (not on PyPI); its
+    package `ntm/` is loaded under the name `pytorch_ntm`, so that it cannot be
+    mistaken for memlab.ntm. Its EncapsulatedNTM with one head pair (a read and a
+    write head) keeps its memory and recurrent state in the module:
+    `init_sequence(batch)` resets both at the start of every sequence, and each
+    call then runs one time step on [B, input] and returns the sigmoid output
+    [B, output]. The loss is binary cross-entropy on those probabilities, as in
+    its own training script.
+    """
+    package_dir = public_ntm_package(path)
+    for name in [name for name in sys.modules if name.split(".")[0] == "pytorch_ntm"]:
+        del sys.modules[name]  # a clone loaded before, perhaps another one
+    spec = importlib.util.spec_from_file_location(
+        "pytorch_ntm", package_dir / "__init__.py", submodule_search_locations=[str(package_dir)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["pytorch_ntm"] = package
+    spec.loader.exec_module(package)
+    from pytorch_ntm.aio import EncapsulatedNTM
+
+    net = EncapsulatedNTM(INPUT, OUTPUT, controller_size=100, controller_layers=1, num_heads=1,
+                          N=128, M=20)
+
+    def forward(x):
+        net.init_sequence(x.shape[0])
+        return torch.stack([net(x_t)[0] for x_t in x.unbind(1)], dim=1)
+
+    return make_step(net, fused=False, forward=forward, loss=F.binary_cross_entropy)
+
+
+def commit_of(path: str) -> str:
+    """The commit a clone is at, for the record ("commit unknown" outside git)."""
+    try:
+        done = subprocess.run(["git", "-C", str(path), "log", "-1", "--format=commit %h, %cs"],
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "commit unknown"
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "commit unknown"
+
+
 def learn_copy(seconds: float, seeds: list[int]) -> None:
     print(f"\nDNC learning copy (8-bit, lengths 1-10) with memlab's training defaults, one thread "
           f"(target <= 0.1 bit errors per sequence within {seconds:.0f} s):")
@@ -137,8 +197,16 @@ def main(argv=None) -> None:
     parser.add_argument("--no-learn", action="store_true", help="skip the learning-speed run")
     parser.add_argument("--learn-seconds", type=float, default=30.0)
     parser.add_argument("--learn-seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
-    parser.add_argument("--no-public", action="store_true", help="skip the public DNC even if installed")
+    parser.add_argument("--no-public", action="store_true",
+                        help="skip the public DNC even if installed, and the public NTM")
+    parser.add_argument("--public-ntm", metavar="PATH",
+                        help="a clone of github.com/loudinthecloud/pytorch-ntm: time its NTM on (b)")
     args = parser.parse_args(argv)
+    if args.public_ntm and not args.no_public:
+        try:
+            public_ntm_package(args.public_ntm)
+        except ValueError as error:
+            parser.error(str(error))
     torch.set_num_threads(1)
     # Time torch.compile from scratch: otherwise a second run reuses the kernels torch caches
     # on disk and reports seconds instead of the minute a first compile takes.
@@ -165,6 +233,13 @@ def main(argv=None) -> None:
                 print("\n(the public DNC is not installed: pip install dnc==1.1.0 --no-deps)")
             else:
                 variants["public DNC (dnc 1.1.0)"] = public
+        if name.startswith("(b)") and not args.no_public:
+            if args.public_ntm is None:
+                print(f"\n(the public NTM is not timed: git clone https://{PUBLIC_NTM} "
+                      f"and pass --public-ntm PATH)")
+            else:
+                print(f"\n(b): the public NTM from {args.public_ntm} ({commit_of(args.public_ntm)})")
+                variants["public NTM (pytorch-ntm)"] = public_ntm_step(args.public_ntm)
         if not args.no_compile:
             step, seconds = compiled_step(make_memlab())
             print(f"\n{name}: torch.compile took {seconds:.1f} s (one-off)")

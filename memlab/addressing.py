@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 EPSILON = 1e-6
 """Added to vector norms so that the cosine of an all-zero row or key is finite (zero), and to
@@ -27,22 +28,79 @@ link distributions before they are sharpened, so that an all-zero one stays fini
 # --------------------------------------------------------------------------- shared
 
 def oneplus(x: Tensor) -> Tensor:
-    """oneplus(x) = 1 + log(1 + e^x), the DNC's map to [1, inf) for strengths."""
+    """oneplus(x) = 1 + log(1 + e^x), the DNC's map to [1, inf) for strengths.
+
+    Args:
+        x: any shape.
+
+    Returns:
+        The same shape, every value > 1.
+    """
     return 1.0 + F.softplus(x)
+
+
+class _CosineSimilarity(torch.autograd.Function):
+    """`cosine_similarity` with its gradient written out: fewer, cheaper passes backward.
+
+    With s = (|k| + eps)(|M[i]| + eps) and D = k . M[i] / s, the gradients are
+    dD/dk = M[i] / s - D k / (|k| (|k| + eps)) and, symmetrically,
+    dD/dM[i] = k / s - D M[i] / (|M[i]| (|M[i]| + eps)). For an all-zero key or row
+    D is 0 and so is the second term, as in autograd's gradient of the norm (the
+    denominator is kept at least the smallest normal number, so 0 / 0 never occurs).
+    Left to autograd, the norm alone takes three passes over the [B, N, W] memory
+    and the dot product hands back a transposed gradient; here the memory's
+    gradient is two passes, which saves roughly a tenth of an NTM training step on a CPU.
+    """
+
+    @staticmethod
+    def forward(ctx, memory: Tensor, keys: Tensor) -> Tensor:
+        dot = torch.bmm(keys, memory.transpose(1, 2))                      # [B, H, N]
+        key_norm = torch.linalg.vector_norm(keys, dim=-1, keepdim=True)   # [B, H, 1]
+        memory_norm = torch.linalg.vector_norm(memory, dim=-1)            # [B, N]
+        scale = (key_norm + EPSILON) * (memory_norm.unsqueeze(-2) + EPSILON)
+        similarity = dot / scale                                           # [B, H, N]
+        ctx.save_for_backward(memory, keys, key_norm, memory_norm, scale, similarity)
+        return similarity
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        memory, keys, key_norm, memory_norm, scale, similarity = ctx.saved_tensors
+        tiny = torch.finfo(grad.dtype).tiny
+        grad_dot = grad / scale       # [B, H, N]
+        weighted = grad * similarity  # [B, H, N]
+        grad_memory = grad_keys = None
+        if ctx.needs_input_grad[0]:
+            # -sum_h g D / (|M[i]| (|M[i]| + eps)) for each row i: [B, N]
+            row = weighted.sum(dim=-2).div_((memory_norm * (memory_norm + EPSILON)).clamp_min_(tiny))
+            scaled = memory * row.neg_().unsqueeze(-1)
+            if keys.shape[1] == 1:  # one key: the outer product broadcast, cheaper than a bmm
+                grad_memory = torch.addcmul(scaled, grad_dot.transpose(1, 2), keys)
+            else:
+                grad_memory = torch.baddbmm(scaled, grad_dot.transpose(1, 2), keys)
+        if ctx.needs_input_grad[1]:
+            # the same for each key: [B, H, 1]
+            key = weighted.sum(dim=-1, keepdim=True).div_((key_norm * (key_norm + EPSILON)).clamp_min_(tiny))
+            grad_keys = torch.baddbmm(keys * key.neg_(), grad_dot, memory)
+        return grad_memory, grad_keys
 
 
 def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
     """Cosine similarity ``D(k, M[i]) = k . M[i] / (|k| |M[i]|)`` of every key with every slot.
 
-    memory: [B, N, W]; keys: [B, H, W] -> [B, H, N].
     EPSILON is added to each norm, so an all-zero row or key has similarity 0.
     The dot products come first and the norms divide the small [B, H, N] result,
-    so the memory is never rescaled as a whole.
+    so the memory is never rescaled as a whole. The backward pass is written out
+    (see `_CosineSimilarity`); it is the gradient autograd would compute.
+
+    Args:
+        memory: [B, N, W].
+        keys: [B, H, W], one key per head.
+
+    Returns:
+        [B, H, N], each value in [-1, 1].
     """
-    dot = torch.bmm(keys, memory.transpose(1, 2))
-    key_norm = keys.norm(dim=-1).add(EPSILON).unsqueeze(-1)       # [B, H, 1]
-    memory_norm = memory.norm(dim=-1).add(EPSILON).unsqueeze(-2)  # [B, 1, N]
-    return dot / (key_norm * memory_norm)
+    return _CosineSimilarity.apply(memory, keys)
 
 
 def content_weights(memory: Tensor, keys: Tensor, strengths: Tensor,
@@ -74,18 +132,31 @@ def write_memory(memory: Tensor, write_weights: Tensor, erase: Tensor,
                  write_vector: Tensor) -> Tensor:
     """Erase then add: M_t = M_{t-1} o (E - w e^T) + w v^T.
 
-    memory: [B, N, W]; write_weights: [B, N]; erase: [B, W] in [0, 1];
-    write_vector: [B, W] -> [B, N, W]. A new tensor: memory is never changed in place.
+    Computed row by row as M_t[i] = M_{t-1}[i] + w[i] (v - e o M_{t-1}[i]), the same
+    sum in two passes over the memory instead of four, with a cheaper backward.
+
+    Args:
+        memory: [B, N, W], M_{t-1}.
+        write_weights: [B, N], w.
+        erase: [B, W] in [0, 1], e.
+        write_vector: [B, W], v.
+
+    Returns:
+        [B, N, W], M_t: a new tensor, memory is never changed in place.
     """
-    w = write_weights.unsqueeze(-1)
-    keep = 1.0 - w * erase.unsqueeze(1)                              # E - w e^T
-    return torch.addcmul(w * write_vector.unsqueeze(1), memory, keep)  # w v^T + M o keep
+    change = torch.addcmul(write_vector.unsqueeze(1), memory, erase.unsqueeze(1), value=-1.0)
+    return torch.addcmul(memory, write_weights.unsqueeze(-1), change)  # M + w (v - e o M)
 
 
 def read_memory(memory: Tensor, read_weights: Tensor) -> Tensor:
     """Read vectors r^i = M^T w^i.
 
-    memory: [B, N, W]; read_weights: [B, R, N] -> [B, R, W].
+    Args:
+        memory: [B, N, W].
+        read_weights: [B, R, N].
+
+    Returns:
+        [B, R, W], one read vector per head.
     """
     return torch.bmm(read_weights, memory)
 
@@ -95,36 +166,60 @@ def read_memory(memory: Tensor, read_weights: Tensor) -> Tensor:
 def interpolate(content: Tensor, previous: Tensor, gate: Tensor) -> Tensor:
     """Interpolation gate: w^g = g w^c + (1 - g) w_{t-1}  (NTM eq. 7).
 
-    content, previous: [B, H, N]; gate: [B, H] in [0, 1] -> [B, H, N].
+    One `torch.lerp`, w_{t-1} + g (w^c - w_{t-1}): the same weighting.
+
+    Args:
+        content: [B, H, N], w^c.
+        previous: [B, H, N], w_{t-1}.
+        gate: [B, H] in [0, 1], g.
+
+    Returns:
+        [B, H, N], w^g.
     """
-    g = gate.unsqueeze(-1)
-    return g * content + (1.0 - g) * previous
+    return torch.lerp(previous, content, gate.unsqueeze(-1))
 
 
 def shift(weights: Tensor, shift: Tensor) -> Tensor:
     """Circular convolution w~(i) = sum_j w(j) s(i - j), indices mod N  (NTM eq. 8).
 
-    weights: [B, H, N]; shift: [B, H, S] with S odd, a distribution over the
-    offsets -S//2 .. S//2. Index S//2 keeps attention in place; index S//2 + 1
-    moves it one slot forward (from slot j to slot j + 1). -> [B, H, N].
+    Index S//2 of the shift keeps attention in place; index S//2 + 1 moves it one
+    slot forward (from slot j to slot j + 1).
+
+    Args:
+        weights: [B, H, N], w.
+        shift: [B, H, S] with S odd, s: a distribution over the offsets -S//2 .. S//2.
+
+    Returns:
+        [B, H, N], w~.
     """
     half = shift.shape[-1] // 2
-    # roll(w, k)[i] = w(i - k): the weighting moved k slots forward, weighted by s(k)
-    return sum(shift[..., k + half, None] * torch.roll(weights, k, dims=-1)
-               for k in range(-half, half + 1))
+    kernel = shift.unsqueeze(-1).unbind(-2)  # s(k) for k = -half .. half, each [B, H, 1]
+    shifted = kernel[half] * weights         # k = 0
+    for k in range(-half, half + 1):
+        if k != 0:  # roll(w, k)[i] = w(i - k): the weighting moved k slots forward
+            shifted = torch.addcmul(shifted, kernel[k + half], torch.roll(weights, k, dims=-1))
+    return shifted
 
 
 def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
     """Sharpening: w(i) = w~(i)^gamma / sum_j w~(j)^gamma  (NTM eq. 9).
 
-    weights: [B, H, N] >= 0; gamma: [B, H] >= 1 -> [B, H, N], summing to 1.
     Computed as softmax_i(gamma log w~(i)), the same ratio: the softmax subtracts
     the largest exponent, so a large gamma cannot underflow every w^gamma to zero,
-    and it costs fewer operations than powers and a sum. The logarithm is clamped at
-    that of the smallest positive normal number, so a zero weight stays (numerically) zero.
+    and it costs fewer operations than powers and a sum. The smallest positive
+    normal number is added before the logarithm, so a zero weight stays
+    (numerically) zero; in float32 that leaves every weight above 1e-30 as it is,
+    and unlike a clamp it costs nothing in the backward pass.
+
+    Args:
+        weights: [B, H, N] >= 0, w~.
+        gamma: [B, H] >= 1.
+
+    Returns:
+        [B, H, N], each row summing to 1.
     """
     tiny = torch.finfo(weights.dtype).tiny
-    return torch.softmax(weights.clamp_min(tiny).log() * gamma.unsqueeze(-1), dim=-1)
+    return torch.softmax(weights.add(tiny).log() * gamma.unsqueeze(-1), dim=-1)
 
 
 # --------------------------------------------------------------------------- DNC dynamic memory allocation
@@ -132,7 +227,12 @@ def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
 def retention(free_gates: Tensor, read_weights: Tensor) -> Tensor:
     """Memory retention psi_t = prod_i (1 - f^i_t w^{r,i}_{t-1})  (DNC eq. 1 of Methods).
 
-    free_gates: [B, R] in [0, 1]; read_weights: [B, R, N] of the previous step -> [B, N].
+    Args:
+        free_gates: [B, R] in [0, 1], f^i_t.
+        read_weights: [B, R, N], w^{r,i}_{t-1} of the previous step.
+
+    Returns:
+        [B, N] in [0, 1], psi_t.
     """
     return torch.prod(1.0 - free_gates.unsqueeze(-1) * read_weights, dim=1)
 
@@ -140,7 +240,13 @@ def retention(free_gates: Tensor, read_weights: Tensor) -> Tensor:
 def update_usage(usage: Tensor, write_weights: Tensor, retention: Tensor) -> Tensor:
     """Usage u_t = (u_{t-1} + w^w_{t-1} - u_{t-1} o w^w_{t-1}) o psi_t.
 
-    usage: [B, N]; write_weights: [B, N] of the previous step; retention: [B, N] -> [B, N].
+    Args:
+        usage: [B, N] in [0, 1], u_{t-1}.
+        write_weights: [B, N], w^w_{t-1} of the previous step.
+        retention: [B, N], psi_t (see `retention`).
+
+    Returns:
+        [B, N] in [0, 1], u_t.
     """
     return (usage + write_weights - usage * write_weights) * retention
 
@@ -150,7 +256,12 @@ def allocation_weights(usage: Tensor) -> Tensor:
 
     phi sorts the slots by usage, least used first; the product is exclusive.
     The sort order is treated as a constant for gradients (as in the paper).
-    usage: [B, N] in [0, 1] -> [B, N], summing to at most 1.
+
+    Args:
+        usage: [B, N] in [0, 1], u_t.
+
+    Returns:
+        [B, N], a_t, summing to at most 1.
     """
     sorted_usage, phi = torch.sort(usage, dim=-1)
     ones = torch.ones_like(sorted_usage[..., :1])
@@ -163,7 +274,14 @@ def write_weighting(allocation: Tensor, content: Tensor, allocation_gate: Tensor
                     write_gate: Tensor) -> Tensor:
     """Write weighting w^w_t = g^w [g^a a_t + (1 - g^a) c^w_t].
 
-    allocation, content: [B, N]; allocation_gate, write_gate: [B] in [0, 1] -> [B, N].
+    Args:
+        allocation: [B, N], a_t.
+        content: [B, N], c^w_t, the write content weighting.
+        allocation_gate: [B] in [0, 1], g^a.
+        write_gate: [B] in [0, 1], g^w.
+
+    Returns:
+        [B, N], w^w_t, summing to at most 1.
     """
     g_a = allocation_gate.unsqueeze(-1)
     return write_gate.unsqueeze(-1) * (g_a * allocation + (1.0 - g_a) * content)
@@ -174,8 +292,15 @@ def write_weighting(allocation: Tensor, content: Tensor, allocation_gate: Tensor
 def update_link(link: Tensor, precedence: Tensor, write_weights: Tensor) -> Tensor:
     """Temporal link L_t[i,j] = (1 - w[i] - w[j]) L_{t-1}[i,j] + w[i] p_{t-1}[j], L_t[i,i] = 0.
 
-    link: [B, N, N]; precedence: [B, N] of the previous step; write_weights: [B, N]
-    of this step -> [B, N, N]. L[i, j] is how much slot i was written right after slot j.
+    L[i, j] is how much slot i was written right after slot j.
+
+    Args:
+        link: [B, N, N], L_{t-1}.
+        precedence: [B, N], p_{t-1} of the previous step.
+        write_weights: [B, N], w^w_t of this step.
+
+    Returns:
+        [B, N, N], L_t, with a zero diagonal.
     """
     w_i = write_weights.unsqueeze(-1)  # [B, N, 1]
     w_j = write_weights.unsqueeze(-2)  # [B, 1, N]
@@ -186,7 +311,12 @@ def update_link(link: Tensor, precedence: Tensor, write_weights: Tensor) -> Tens
 def update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
     """Precedence p_t = (1 - sum_i w^w_t[i]) p_{t-1} + w^w_t.
 
-    precedence: [B, N]; write_weights: [B, N] -> [B, N], summing to at most 1.
+    Args:
+        precedence: [B, N], p_{t-1}.
+        write_weights: [B, N], w^w_t.
+
+    Returns:
+        [B, N], p_t, summing to at most 1.
     """
     return (1.0 - write_weights.sum(dim=-1, keepdim=True)) * precedence + write_weights
 
@@ -194,8 +324,12 @@ def update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
 def directional_weights(link: Tensor, read_weights: Tensor) -> tuple[Tensor, Tensor]:
     """Forward f^i = L_t w^{r,i}_{t-1} and backward b^i = L_t^T w^{r,i}_{t-1}.
 
-    link: [B, N, N]; read_weights: [B, R, N] of the previous step
-    -> (forward [B, R, N], backward [B, R, N]).
+    Args:
+        link: [B, N, N], L_t.
+        read_weights: [B, R, N], w^{r,i}_{t-1} of the previous step.
+
+    Returns:
+        (forward [B, R, N], backward [B, R, N]).
     """
     forward = torch.bmm(read_weights, link.transpose(1, 2))
     backward = torch.bmm(read_weights, link)
@@ -206,8 +340,15 @@ def read_weighting(backward: Tensor, content: Tensor, forward: Tensor,
                    read_modes: Tensor) -> Tensor:
     """Read weighting w^{r,i} = pi^i[1] b^i + pi^i[2] c^{r,i} + pi^i[3] f^i.
 
-    backward, content, forward: [B, R, N]; read_modes: [B, R, 3], a distribution
-    over the modes in the paper's order (backward, content, forward) -> [B, R, N].
+    Args:
+        backward: [B, R, N], b^i.
+        content: [B, R, N], c^{r,i}, the read content weightings.
+        forward: [B, R, N], f^i.
+        read_modes: [B, R, 3], pi^i: a distribution over the modes in the paper's
+            order (backward, content, forward).
+
+    Returns:
+        [B, R, N], w^{r,i}.
     """
     pi_backward, pi_content, pi_forward = read_modes.unsqueeze(-1).unbind(-2)  # each [B, R, 1]
     return pi_backward * backward + pi_content * content + pi_forward * forward

@@ -15,6 +15,8 @@ from torch import Tensor, nn
 
 
 class LSTMState(NamedTuple):
+    """The LSTM controller's state between two time steps."""
+
     hidden: Tensor  #: [B, hidden_size]
     cell: Tensor    #: [B, hidden_size]
 
@@ -22,8 +24,13 @@ class LSTMState(NamedTuple):
 class LSTMController(nn.Module):
     """A single-layer LSTM (Hochreiter & Schmidhuber 1997) over [x_t; r_{t-1}].
 
-    input_size: features of x_t; feedback_size: features of r_{t-1} (R * W);
-    hidden_size: LSTM units. Gates are ordered (input, forget, output, candidate).
+    Gates are ordered (input, forget, output, candidate); the forget gate's bias
+    starts at 1.
+
+    Args:
+        input_size: features of x_t.
+        feedback_size: features of r_{t-1} (R * W).
+        hidden_size: LSTM units.
     """
 
     def __init__(self, input_size: int, feedback_size: int, hidden_size: int):
@@ -35,16 +42,41 @@ class LSTMController(nn.Module):
             self.input_weights.bias[hidden_size:2 * hidden_size].fill_(1.0)
 
     def initial_state(self, batch_size: int, device=None, dtype=None) -> LSTMState:
+        """Zero hidden and cell states.
+
+        Args:
+            batch_size: B.
+            device: the device of the tensors (torch's default when None).
+            dtype: their dtype (torch's default when None).
+
+        Returns:
+            LSTMState of hidden and cell [B, hidden_size].
+        """
         zeros = torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype)
         return LSTMState(zeros, zeros)
 
     def project_input(self, x: Tensor) -> Tensor:
-        """x: [B, T, input_size] -> [B, T, 4 * hidden_size], the input part of the gates."""
+        """The input part of the gates, for the whole sequence at once.
+
+        Args:
+            x: [B, T, input_size].
+
+        Returns:
+            [B, T, 4 * hidden_size], input weights times x_t plus the gate biases.
+        """
         return self.input_weights(x)
 
     def step(self, projected: Tensor, feedback: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        """One step. projected: [B, 4H] (this step's slice of project_input);
-        feedback: [B, feedback_size] -> (output [B, H], new state)."""
+        """One LSTM step.
+
+        Args:
+            projected: [B, 4 * hidden_size], this step's slice of `project_input`.
+            feedback: [B, feedback_size], r_{t-1}.
+            state: the previous LSTMState, hidden and cell [B, hidden_size].
+
+        Returns:
+            (output [B, hidden_size], the new LSTMState); the output is the new hidden state.
+        """
         recurrent = torch.cat([feedback, state.hidden], dim=-1)
         gates = torch.addmm(projected, recurrent, self.recurrent_weights.weight.t())
         sigmoid_part, tanh_part = gates.split([3 * self.hidden_size, self.hidden_size], dim=-1)
@@ -60,7 +92,13 @@ class FeedForwardState(NamedTuple):
 
 
 class FeedForwardController(nn.Module):
-    """One tanh layer over [x_t; r_{t-1}]: all recurrence goes through the memory."""
+    """One tanh layer over [x_t; r_{t-1}]: all recurrence goes through the memory.
+
+    Args:
+        input_size: features of x_t.
+        feedback_size: features of r_{t-1} (R * W).
+        hidden_size: units of the layer.
+    """
 
     def __init__(self, input_size: int, feedback_size: int, hidden_size: int):
         super().__init__()
@@ -69,15 +107,36 @@ class FeedForwardController(nn.Module):
         self.recurrent_weights = nn.Linear(feedback_size, hidden_size, bias=False)
 
     def initial_state(self, batch_size: int, device=None, dtype=None) -> FeedForwardState:
+        """The empty state (the arguments are those of `LSTMController.initial_state`).
+
+        Returns:
+            FeedForwardState(), with no fields.
+        """
         return FeedForwardState()
 
     def project_input(self, x: Tensor) -> Tensor:
-        """x: [B, T, input_size] -> [B, T, hidden_size]."""
+        """The input part of the layer, for the whole sequence at once.
+
+        Args:
+            x: [B, T, input_size].
+
+        Returns:
+            [B, T, hidden_size].
+        """
         return self.input_weights(x)
 
     def step(self, projected: Tensor, feedback: Tensor,
              state: FeedForwardState) -> tuple[Tensor, FeedForwardState]:
-        """projected: [B, H]; feedback: [B, feedback_size] -> (output [B, H], state)."""
+        """One step: tanh(projected + W_r r_{t-1}).
+
+        Args:
+            projected: [B, hidden_size], this step's slice of `project_input`.
+            feedback: [B, feedback_size], r_{t-1}.
+            state: FeedForwardState(), passed through.
+
+        Returns:
+            (output [B, hidden_size], the same state).
+        """
         hidden = torch.tanh(torch.addmm(projected, feedback, self.recurrent_weights.weight.t()))
         return hidden, state
 
@@ -86,7 +145,20 @@ CONTROLLERS = {"lstm": LSTMController, "feedforward": FeedForwardController}
 
 
 def make_controller(kind: str, input_size: int, feedback_size: int, hidden_size: int) -> nn.Module:
-    """Build a controller by name: "lstm" (default everywhere) or "feedforward"."""
+    """Build a controller by name: "lstm" (default everywhere) or "feedforward".
+
+    Args:
+        kind: "lstm" or "feedforward".
+        input_size: features of x_t.
+        feedback_size: features of r_{t-1} (R * W).
+        hidden_size: units of the controller.
+
+    Returns:
+        An LSTMController or a FeedForwardController.
+
+    Raises:
+        ValueError: for any other kind.
+    """
     if kind not in CONTROLLERS:
         raise ValueError(f"controller must be one of {sorted(CONTROLLERS)}, got {kind!r}")
     return CONTROLLERS[kind](input_size, feedback_size, hidden_size)

@@ -47,12 +47,34 @@ class NTMInfo(NamedTuple):
 
 
 def head_size(word_size: int, shift_width: int) -> int:
-    """Parameters per head: key W, strength 1, gate 1, shift S, gamma 1."""
+    """Parameters per head: key W, strength 1, gate 1, shift S, gamma 1.
+
+    Args:
+        word_size: W.
+        shift_width: S, the number of shift offsets (2 * shift_range + 1).
+
+    Returns:
+        W + S + 3.
+    """
     return word_size + shift_width + 3
 
 
 def parse_heads(raw: Tensor, heads: int, word_size: int, shift_width: int) -> HeadParams:
-    """raw: [B, H * (W + S + 3)] -> HeadParams of H heads."""
+    """Split the controller's raw output for H heads and squash each parameter.
+
+    Each head's W + S + 3 values are, in order: key (kept as it is), strength
+    (oneplus), gate (sigmoid), shift (softmax over the S offsets), gamma (oneplus).
+
+    Args:
+        raw: [B, H * (W + S + 3)], head after head.
+        heads: H.
+        word_size: W.
+        shift_width: S.
+
+    Returns:
+        HeadParams of H heads: key [B, H, W], strength, gate and gamma [B, H],
+        shift [B, H, S].
+    """
     raw = raw.reshape(raw.shape[0], heads, head_size(word_size, shift_width))
     key, strength, gate, shift, gamma = torch.split(raw, [word_size, 1, 1, shift_width, 1], dim=-1)
     return HeadParams(
@@ -67,7 +89,16 @@ def parse_heads(raw: Tensor, heads: int, word_size: int, shift_width: int) -> He
 def address(memory: Tensor, params: HeadParams, previous: Tensor) -> tuple[Tensor, Tensor]:
     """The NTM addressing pipeline for H heads (NTM eqs. 5-9).
 
-    memory: [B, N, W]; previous: [B, H, N] -> (weights [B, H, N], content [B, H, N]).
+    Content weighting, interpolation with the previous weighting, shift, sharpening.
+
+    Args:
+        memory: [B, N, W], the memory the heads look up.
+        params: HeadParams of H heads (`parse_heads`).
+        previous: [B, H, N], the heads' weightings of the previous step.
+
+    Returns:
+        (weights [B, H, N], content [B, H, N]): the final weightings and the
+        content weightings they started from.
     """
     content = A.content_weights(memory, params.key, params.strength)
     gated = A.interpolate(content, previous, params.gate)
@@ -78,18 +109,39 @@ def address(memory: Tensor, params: HeadParams, previous: Tensor) -> tuple[Tenso
 def write_heads(memory: Tensor, weights: Tensor, erase: Tensor, add: Tensor) -> Tensor:
     """Write of H heads (NTM eqs. 3-4): all erases multiply, then all adds sum.
 
-    memory: [B, N, W]; weights: [B, H, N]; erase: [B, H, W] in [0, 1]; add: [B, H, W]
-    -> [B, N, W]. With one head this is `addressing.write_memory`.
+    With one head this is `addressing.write_memory`.
+
+    Args:
+        memory: [B, N, W], M_{t-1}.
+        weights: [B, H, N], the write weightings.
+        erase: [B, H, W] in [0, 1], one erase vector per head.
+        add: [B, H, W], one add vector per head.
+
+    Returns:
+        [B, N, W], M_t, a new tensor.
     """
     if weights.shape[1] == 1:
-        return A.write_memory(memory, weights[:, 0], erase[:, 0], add[:, 0])
+        return A.write_memory(memory, weights.squeeze(1), erase.squeeze(1), add.squeeze(1))
     keep = torch.prod(1.0 - weights.unsqueeze(-1) * erase.unsqueeze(2), dim=1)  # [B, N, W]
     return memory * keep + torch.bmm(weights.transpose(1, 2), add)
 
 
 def initial_state(batch_size: int, memory_size: int, word_size: int, read_heads: int,
                   write_heads: int, device=None, dtype=None) -> NTMState:
-    """Memory filled with MEMORY_INIT; every head starts focused on slot 0."""
+    """Memory filled with MEMORY_INIT; every head starts focused on slot 0.
+
+    Args:
+        batch_size: B.
+        memory_size: N.
+        word_size: W.
+        read_heads: R.
+        write_heads: Hw.
+        device: the device of every tensor (torch's default when None).
+        dtype: their dtype (torch's default when None).
+
+    Returns:
+        NTMState of memory [B, N, W], read_weights [B, R, N], write_weights [B, Hw, N].
+    """
     memory = torch.full((batch_size, memory_size, word_size), MEMORY_INIT, device=device, dtype=dtype)
 
     def at_slot_zero(heads):
@@ -104,8 +156,19 @@ def memory_step(read: HeadParams, write: HeadParams, erase: Tensor, add: Tensor,
                 state: NTMState) -> tuple[Tensor, NTMState, NTMInfo]:
     """One NTM memory step: address and write with the write heads, then address and read.
 
-    read: HeadParams of R heads; write: HeadParams of Hw heads; erase, add: [B, Hw, W]
-    -> (read_vectors [B, R, W], new NTMState, NTMInfo).
+    The write heads address M_{t-1} and write; the read heads address and read M_t.
+
+    Args:
+        read: HeadParams of R heads.
+        write: HeadParams of Hw heads.
+        erase: [B, Hw, W] in [0, 1].
+        add: [B, Hw, W].
+        state: the previous NTMState: memory [B, N, W], read_weights [B, R, N],
+            write_weights [B, Hw, N].
+
+    Returns:
+        (read_vectors [B, R, W], the new NTMState with the same shapes, NTMInfo of
+        read_content [B, R, N], write_content [B, Hw, N], erase and add [B, Hw, W]).
     """
     write_weights, write_content = address(state.memory, write, state.write_weights)
     memory = write_heads(state.memory, write_weights, erase, add)

@@ -30,6 +30,54 @@ def test_step_time_prints_both_tables_and_a_learning_line(capsys, monkeypatch):
     assert "seed 0: NOT reached after 50 steps" in out
 
 
+# Stands in for a clone of the public NTM: the constructor, init_sequence and one call per time
+# step of its EncapsulatedNTM, recording how the benchmark drives them.
+FAKE_PUBLIC_NTM = """
+import torch
+from torch import nn
+
+CALLS = []
+
+
+class EncapsulatedNTM(nn.Module):
+    def __init__(self, num_inputs, num_outputs, controller_size, controller_layers, num_heads, N, M):
+        super().__init__()
+        CALLS.append(("new", num_inputs, num_outputs, controller_size, controller_layers, num_heads, N, M))
+        self.fc = nn.Linear(num_inputs, num_outputs)
+
+    def init_sequence(self, batch_size):
+        CALLS.append(("sequence", batch_size))
+
+    def forward(self, x=None):
+        CALLS.append(("step", tuple(x.shape)))
+        return torch.sigmoid(self.fc(x)), None
+"""
+
+
+def test_step_time_times_a_clone_of_the_public_ntm_on_the_ntm_configuration(capsys, tmp_path):
+    (tmp_path / "ntm").mkdir()
+    (tmp_path / "ntm" / "__init__.py").write_text("")
+    (tmp_path / "ntm" / "aio.py").write_text(FAKE_PUBLIC_NTM)
+    step_time.main(["--no-compile", "--no-learn", "--repeats", "2", "--warmup", "0",
+                    "--public-ntm", str(tmp_path)])
+    out = capsys.readouterr().out
+    dnc_part, ntm_part = out[:out.index("(b)")], out[out.index("(b)"):]
+    assert "public NTM" not in dnc_part
+    ntm_table = ntm_part[ntm_part.index("(b) NTM"):]
+    assert "public NTM (pytorch-ntm)" in ntm_table and "vs public" in ntm_table
+    calls = sys.modules["pytorch_ntm.aio"].CALLS
+    # hidden 100, one LSTM layer, one read + one write head, N=128, W=20
+    assert calls[0] == ("new", 9, 8, 100, 1, 1, 128, 20)
+    # every training step: a new sequence of 32, then one call per time step, 21 of them
+    assert calls[1:] == 2 * ([("sequence", 32)] + 21 * [("step", (32, 9))])
+
+
+def test_step_time_refuses_a_path_that_is_not_a_clone_of_the_public_ntm(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        step_time.main(["--no-compile", "--no-learn", "--public-ntm", str(tmp_path)])
+    assert "is not a clone of github.com/loudinthecloud/pytorch-ntm" in capsys.readouterr().err
+
+
 def test_learning_prints_a_table_and_says_when_a_seed_fails(capsys):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     import learning
