@@ -67,6 +67,18 @@ def assert_matches(actual, expected) -> None:
         assert_close(actual, expected, **TOL)
 
 
+def assert_steps_match(got_steps: list, want_steps: list) -> None:
+    """Per step, every value of ``got`` matches ``want``'s of the same name (assert_matches); a
+    failure names the step and the value."""
+    assert len(got_steps) == len(want_steps)
+    for step, (got, want) in enumerate(zip(got_steps, want_steps)):
+        for name, value in got.items():
+            try:
+                assert_matches(value, want[name])
+            except AssertionError as error:
+                raise AssertionError(f"step {step}, {name}: {error}") from error
+
+
 def generator(*key) -> torch.Generator:
     """A generator seeded from the test's parameters, so every case is reproducible."""
     return torch.Generator().manual_seed(zlib.crc32(repr(key).encode()))
@@ -646,12 +658,8 @@ def test_rollout_matches_the_paper_reference_step_by_step():
     interfaces = interface_sequence(gen, 20, B, N, W, R)
     memlab_history = rollout(addressing, state, interfaces)
     reference_history = rollout(EpsilonReference(), state, interfaces)
-    for step, (got, want) in enumerate(zip(memlab_history, reference_history)):
-        for key in want:
-            try:
-                assert_matches(got[key], want[key])
-            except AssertionError as error:
-                raise AssertionError(f"step {step}, {key}: {error}") from error
+    assert all(set(got) == set(want) for got, want in zip(memlab_history, reference_history))
+    assert_steps_match(memlab_history, reference_history)
 
 
 # --- Csordás & Schmidhuber (2019): masking, de-allocation, link sharpness ------------------------
@@ -807,13 +815,10 @@ def test_improved_rollout_matches_the_reference_and_keeps_the_invariants():
     sharpness = [(d.strength(B, R), d.strength(B, R)) for _ in interfaces]
     ours = improved_rollout("memlab", state, interfaces, masks, sharpness)
     theirs = improved_rollout("reference", state, interfaces, masks, sharpness)
-    for step, (got, want) in enumerate(zip(ours, theirs)):
+    for got in ours:
         assert_invariants(got)
-        for key in want:
-            try:
-                assert_matches(got[key], want[key])
-            except AssertionError as error:
-                raise AssertionError(f"step {step}, {key}: {error}") from error
+    assert all(set(got) == set(want) for got, want in zip(ours, theirs))
+    assert_steps_match(ours, theirs)
 
 
 # --- the comparisons are sensitive: wrong variants do not match the reference -----------------

@@ -123,14 +123,11 @@ def test_access_step_with_every_option_matches_the_paper_reference():
     expected = ta.improved_rollout("reference", start, interfaces, masks, sharpness)
 
     state = dnc.AccessState(**{name: start[name] for name in dnc.AccessState._fields})
-    for step, (xi, mask, sharp, want) in enumerate(zip(interfaces, masks, sharpness, expected)):
+    got = []
+    for xi, mask, sharp in zip(interfaces, masks, sharpness):
         reads, state, info = dnc.access_step(improved_interface(xi, *mask, *sharp), state, deallocation=True)
-        got = {**state._asdict(), **info._asdict(), "read_vectors": reads}
-        for name, value in got.items():
-            try:
-                ta.assert_matches(value, want[name])
-            except AssertionError as error:
-                raise AssertionError(f"step {step}, {name}: {error}") from error
+        got.append({**state._asdict(), **info._asdict(), "read_vectors": reads})
+    ta.assert_steps_match(got, expected)
 
 
 def test_access_step_with_the_options_off_is_the_2016_step():
