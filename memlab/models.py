@@ -1,4 +1,4 @@
-"""Models: a controller plus a memory, unrolled over a sequence; and an LSTM baseline.
+"""Models: a controller plus a memory, unrolled over a sequence; an LSTM and a Transformer baseline.
 
 Every model maps x [B, T, input_size] to logits [B, T, output_size] (one logit
 per output bit). `forward(x, return_trace=True)` also returns a per-step record
@@ -6,9 +6,11 @@ of every weighting, gate and memory, stacked along time, for the pictures.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import dnc, ntm
@@ -412,14 +414,221 @@ class LSTMBaseline(nn.Module):
         return (logits, LSTMTrace(hidden)) if return_trace else logits
 
 
-MODELS = {"dnc": DNC, "ntm": NTM, "lstm": LSTMBaseline}
+# --------------------------------------------------------------------------- Transformer baseline
+
+POSITIONAL_ENCODINGS = ("sinusoidal", "rope", "alibi")
+
+
+def sinusoidal_positions(steps: int, d_model: int, device=None, dtype=None) -> Tensor:
+    """The sinusoidal position codes of Vaswani et al. (2017), added to the inputs.
+
+    PE[t, 2i] = sin(t / 10000^(2i/d)), PE[t, 2i + 1] = cos(t / 10000^(2i/d)).
+
+    Args:
+        steps: T, the number of positions.
+        d_model: d, the width of a code (even).
+
+    Returns:
+        [T, d_model].
+    """
+    position = torch.arange(steps, device=device, dtype=torch.float64)[:, None]
+    frequency = 10000.0 ** (-torch.arange(0, d_model, 2, device=device, dtype=torch.float64) / d_model)
+    codes = torch.zeros(steps, d_model, device=device, dtype=torch.float64)
+    codes[:, 0::2] = torch.sin(position * frequency)
+    codes[:, 1::2] = torch.cos(position * frequency)
+    return codes.to(dtype or torch.get_default_dtype())
+
+
+def alibi_slopes(num_heads: int) -> Tensor:
+    """ALiBi's slope per head (Press, Smith & Lewis 2022): 2^(-8h/H) for h = 1..H. -> [H]"""
+    return 2.0 ** (-8.0 * torch.arange(1, num_heads + 1, dtype=torch.float64) / num_heads)
+
+
+def alibi_bias(steps: int, slopes: Tensor) -> Tensor:
+    """ALiBi's attention bias: ``-slope_h * |i - j|``, added to the scores of head h.
+
+    The encoder reads the whole sequence, so the bias is symmetric (the paper's causal form
+    only has j <= i). No position is added to the inputs: attention is told only distances.
+
+    Args:
+        steps: T.
+        slopes: [H], from ``alibi_slopes``.
+
+    Returns:
+        [H, T, T], in the dtype of slopes.
+    """
+    t = torch.arange(steps, device=slopes.device, dtype=slopes.dtype)
+    return -slopes[:, None, None] * (t[None, :, None] - t[None, None, :]).abs()
+
+
+def rotary_angles(steps: int, head_size: int, device=None, dtype=None) -> tuple:
+    """RoPE's rotation angles (Su et al. 2021): position t turns channel pair i by t * theta_i.
+
+    theta_i = 10000^(-2i / head_size), as for the sinusoidal codes.
+
+    Args:
+        steps: T.
+        head_size: the width of one head's query and key (even).
+
+    Returns:
+        (cos, sin), each [T, head_size / 2].
+    """
+    angles = sinusoidal_positions(steps, head_size, device, torch.float64)  # sin, cos interleaved
+    return angles[:, 1::2].to(dtype), angles[:, 0::2].to(dtype)
+
+
+def rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    """Turn each channel pair (x_2i, x_2i+1) of x [..., T, D] by its angle (cos, sin [T, D/2]).
+
+    A query at position s and a key at position t then meet as q R_{t-s} k: their dot product
+    depends on the distance t - s only.
+    """
+    even, odd = x[..., 0::2], x[..., 1::2]
+    return torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1).flatten(-2)
+
+
+def encoder_block(layer: nn.TransformerEncoderLayer, h: Tensor, bias: Optional[Tensor] = None,
+                  rotary: Optional[tuple] = None):
+    """One pre-norm encoder layer: h + SelfAttention(LN(h)), then h + FeedForward(LN(h)).
+
+    The attention is written out with the layer's own weights, as a content look-up: every
+    position's query against every position's key, softmax(q k^T / sqrt(d) + bias), then a
+    weighted sum of the values. Without ``rotary`` it is the same computation as
+    ``layer(h, src_mask=bias)`` in training mode (dropout 0); written out, it can also turn the
+    queries and keys (RoPE) and return the weights (torch's inference fast path for the layer
+    also mishandles a per-head [B * heads, T, T] float mask).
+
+    Args:
+        layer: a ``nn.TransformerEncoderLayer`` with ``norm_first=True``, ``batch_first=True``.
+        h: [B, T, d_model].
+        bias: [heads, T, T], added to the attention scores of every sample (None: no bias).
+        rotary: (cos, sin) of ``rotary_angles`` to turn queries and keys by (None: no turn).
+
+    Returns:
+        (h [B, T, d_model], weights [B, heads, T, T]).
+    """
+    attention = layer.self_attn
+    B, T, d = h.shape
+    H = attention.num_heads
+    q, k, v = F.linear(layer.norm1(h), attention.in_proj_weight,
+                       attention.in_proj_bias).chunk(3, dim=-1)
+    q, k, v = (x.view(B, T, H, d // H).transpose(1, 2) for x in (q, k, v))  # [B, H, T, d/H]
+    if rotary is not None:
+        q, k = rotate(q, *rotary), rotate(k, *rotary)
+    scores = q @ k.transpose(-1, -2) / math.sqrt(d // H)  # [B, H, T, T]
+    if bias is not None:
+        scores = scores + bias
+    weights = torch.softmax(scores, dim=-1)
+    h = h + attention.out_proj((weights @ v).transpose(1, 2).reshape(B, T, d))
+    h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
+    return h, weights
+
+
+class TransformerTrace(NamedTuple):
+    """What the Transformer baseline attended to."""
+
+    attention: Tensor  #: [B, layers, heads, T, T], row i: how position i weighs every position j
+
+
+class TransformerBaseline(nn.Module):
+    """A Transformer encoder with a linear read-out: attention as the only memory.
+
+    As Delétang et al. (2023) run their encoder, it reads the whole sequence at once, the input
+    steps and then the blank answer steps, and every position attends to every other (not
+    causal): the answer at step t may look at any input. Each layer is torch's
+    ``nn.TransformerEncoderLayer``, pre-norm (``norm_first=True``), no dropout, run by
+    ``encoder_block``; a last layer norm precedes the read-out y_t = Theta_y h_t.
+
+    Args:
+        input_size: channels of x_t.
+        output_size: channels of y_t.
+        d_model: the width of every position's vector.
+        num_layers: encoder layers.
+        num_heads: attention heads per layer (d_model divisible by it).
+        feedforward_size: the hidden width of each layer's feed-forward block.
+        positional: how positions are told apart, one of POSITIONAL_ENCODINGS:
+            ``"sinusoidal"`` (absolute codes added to the inputs, Vaswani et al. 2017),
+            ``"rope"`` (queries and keys turned by their positions, so that scores depend on
+            distances, Su et al. 2021) or ``"alibi"`` (a bias on the scores that falls with the
+            distance ``|i - j|``, Press et al. 2022); the last two are relative.
+    """
+
+    kind = "transformer"
+
+    def __init__(self, input_size: int, output_size: int, d_model: int = 48,
+                 num_layers: int = 2, num_heads: int = 4, feedforward_size: int = 96,
+                 positional: str = "sinusoidal"):
+        super().__init__()
+        for name, value in (("input_size", input_size), ("output_size", output_size),
+                            ("d_model", d_model), ("num_layers", num_layers),
+                            ("num_heads", num_heads), ("feedforward_size", feedforward_size)):
+            _check_size(name, value)
+        if d_model % num_heads:
+            raise ValueError(f"d_model must be divisible by num_heads ({num_heads}), got {d_model}")
+        if positional not in POSITIONAL_ENCODINGS:
+            raise ValueError(f"positional must be one of {POSITIONAL_ENCODINGS}, got {positional!r}")
+        if positional == "sinusoidal" and d_model % 2:
+            raise ValueError(f"d_model must be even for sinusoidal positions, got {d_model}")
+        if positional == "rope" and (d_model // num_heads) % 2:
+            raise ValueError(f"d_model / num_heads must be even for rope, got d_model {d_model}")
+        self.config = dict(input_size=input_size, output_size=output_size, d_model=d_model,
+                           num_layers=num_layers, num_heads=num_heads,
+                           feedforward_size=feedforward_size, positional=positional)
+        self.embed = nn.Linear(input_size, d_model)
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(d_model, num_heads, feedforward_size, dropout=0.0,
+                                       batch_first=True, norm_first=True)
+            for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model)
+        self.output = nn.Linear(d_model, output_size)
+        self.register_buffer("slopes", alibi_slopes(num_heads).float(), persistent=False)
+
+    def compile_step(self, **options) -> "TransformerBaseline":
+        """A Transformer has no time loop, so nothing per step to compile."""
+        return self
+
+    def forward(self, x: Tensor, return_trace: bool = False):
+        """Read whole sequences at once.
+
+        Args:
+            x: [B, T, input_size].
+            return_trace: also return every layer's attention weights.
+
+        Returns:
+            logits [B, T, output_size]; with ``return_trace``, (logits, TransformerTrace).
+
+        Raises:
+            ValueError: x is not a float tensor of shape [B, T, input_size].
+        """
+        _check_input(x, self.config["input_size"])
+        batch, steps, _ = x.shape
+        h = self.embed(x)
+        c = self.config
+        bias = rotary = None
+        if c["positional"] == "sinusoidal":
+            h = h + sinusoidal_positions(steps, c["d_model"], x.device, h.dtype)
+        elif c["positional"] == "rope":
+            rotary = rotary_angles(steps, c["d_model"] // c["num_heads"], x.device, h.dtype)
+        else:
+            bias = alibi_bias(steps, self.slopes.to(h.dtype))
+        attention = []
+        for layer in self.layers:
+            h, weights = encoder_block(layer, h, bias, rotary)
+            attention.append(weights)
+        logits = self.output(self.norm(h))
+        if return_trace:
+            return logits, TransformerTrace(torch.stack(attention, dim=1))
+        return logits
+
+
+MODELS = {"dnc": DNC, "ntm": NTM, "lstm": LSTMBaseline, "transformer": TransformerBaseline}
 
 
 def build_model(kind: str, **config) -> nn.Module:
     """Build a model by kind from its constructor arguments.
 
     Args:
-        kind: "dnc", "ntm" or "lstm".
+        kind: "dnc", "ntm", "lstm" or "transformer".
         **config: the model's constructor arguments (e.g. a checkpoint's ``model.config``).
 
     Returns:

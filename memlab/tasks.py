@@ -397,6 +397,139 @@ class SortTask(_Task):
 
 
 @dataclass(frozen=True)
+class _StringTask(_Task):
+    """A string transduction of Delétang et al. (2023): tokens, a delimiter, then an answer.
+
+    The tokens are drawn uniformly from [0, vocab_size) and shown one-hot, one per step; the step
+    after them carries the delimiter; then come the answer steps, blank (no input, as the output
+    phase of every task here), whose targets are tokens of the input in an order each task sets
+    (``source``). A batch has inputs [B, T, vocab_size + 1], targets [B, T, vocab_size] (one
+    class per step) and mask [B, T], with T = n + 1 + answer_length(n) for the longest n of
+    the batch. ``categorical``: trained with cross-entropy; scored by the fraction of answer
+    steps right (memlab.metrics.answer_accuracy), as the paper scores them.
+
+    Args:
+        vocab_size: the number of distinct tokens, at least 2.
+        min_length: the shortest input (tokens), at least 1.
+        max_length: the longest input, at least min_length.
+    """
+
+    vocab_size: int = 8
+    min_length: int = 1
+    max_length: int = 10
+    categorical: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _check_int("vocab_size", self.vocab_size, 2)
+        _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
+
+    @property
+    def input_size(self) -> int:
+        """Channels of an input step, vocab_size + 1 (the one-hot token, then the delimiter)."""
+        return self.vocab_size + 1
+
+    @property
+    def output_size(self) -> int:
+        """Channels of a target step, vocab_size (one class per answer step)."""
+        return self.vocab_size
+
+    @staticmethod
+    def answer_length(n: Tensor) -> Tensor:
+        """Answer steps of an input of n tokens (n of any shape)."""
+        return n
+
+    @staticmethod
+    def source(j: Tensor, n: Tensor) -> Tensor:
+        """The input position (0-based) that answer step j (0-based) of an input of n repeats."""
+        raise NotImplementedError
+
+    def _generate(self, batch_size: int, generator, device) -> Batch:
+        B, V = batch_size, self.vocab_size
+        length = _randint(self.min_length, self.max_length, (B,), generator, device)
+        longest = int(length.max())
+        tokens = F.one_hot(_randint(0, V - 1, (B, longest), generator, device), V).float()
+
+        T = longest + 1 + int(self.answer_length(length).max())
+        t = torch.arange(T, device=device)  # [T]
+        n = length[:, None]  # [B, 1]
+        j = t - n - 1  # [B, T], the answer step, negative before the answer
+        output = (j >= 0) & (j < self.answer_length(n))
+        inputs = torch.zeros(B, T, V + 1, device=device)
+        inputs[..., :V] = _take(tokens, t, t < n)
+        inputs[..., V] = (t == n).float()
+        targets = _take(tokens, self.source(j, n), output)
+        return Batch(inputs, targets, output.float())
+
+
+@dataclass(frozen=True)
+class ReverseTask(_StringTask):
+    """Reverse (Delétang et al. 2023, reverse_string): the n tokens back, last first.
+
+    Answer step j (0-based) is input token n - 1 - j. See ``_StringTask`` for the format.
+
+    Args:
+        vocab_size: the number of distinct tokens, at least 2.
+        min_length: the shortest input (tokens), at least 1.
+        max_length: the longest input, at least min_length.
+    """
+
+    name: ClassVar[str] = "reverse"
+
+    @staticmethod
+    def source(j: Tensor, n: Tensor) -> Tensor:
+        """Answer step j repeats input token n - 1 - j."""
+        return n - 1 - j
+
+
+@dataclass(frozen=True)
+class DuplicateTask(_StringTask):
+    """Duplicate (Delétang et al. 2023, duplicate_string): the n tokens, twice (2n answer steps).
+
+    Answer step j (0-based) is input token j mod n. See ``_StringTask`` for the format.
+
+    Args:
+        vocab_size: the number of distinct tokens, at least 2.
+        min_length: the shortest input (tokens), at least 1.
+        max_length: the longest input, at least min_length.
+    """
+
+    name: ClassVar[str] = "duplicate"
+
+    @staticmethod
+    def answer_length(n: Tensor) -> Tensor:
+        """2n answer steps."""
+        return 2 * n
+
+    @staticmethod
+    def source(j: Tensor, n: Tensor) -> Tensor:
+        """Answer step j repeats input token j mod n."""
+        return j.remainder(n)
+
+
+@dataclass(frozen=True)
+class OddsFirstTask(_StringTask):
+    """Odds first (Delétang et al. 2023, odds_first): the tokens at odd positions, then the even.
+
+    Positions count from 1, as in the paper: x1 x2 x3 x4 x5 gives x1 x3 x5 x2 x4. Answer step
+    j (0-based) is input token 2j while j < ceil(n / 2), then 2(j - ceil(n / 2)) + 1.
+    See ``_StringTask`` for the format.
+
+    Args:
+        vocab_size: the number of distinct tokens, at least 2.
+        min_length: the shortest input (tokens), at least 1.
+        max_length: the longest input, at least min_length.
+    """
+
+    name: ClassVar[str] = "odds_first"
+
+    @staticmethod
+    def source(j: Tensor, n: Tensor) -> Tensor:
+        """Answer step j repeats input token 2j, then 2(j - ceil(n/2)) + 1."""
+        odds = (n + 1) // 2
+        return torch.where(j < odds, 2 * j, 2 * (j - odds) + 1)
+
+
+@dataclass(frozen=True)
 class KeyValueTask(_Task):
     """Key-value retrieval: store pairs shown one per step, then answer a key with its value.
 
@@ -720,12 +853,12 @@ class GraphTraversalTask(_Task):
 
 
 Task = Union[CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, KeyValueTask,
-             GraphTraversalTask]
+             GraphTraversalTask, ReverseTask, DuplicateTask, OddsFirstTask]
 
 TASKS = {
     task.name: task
     for task in (CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, KeyValueTask,
-                 GraphTraversalTask)
+                 GraphTraversalTask, ReverseTask, DuplicateTask, OddsFirstTask)
 }
 
 
@@ -734,7 +867,7 @@ def make_task(name: str, **kwargs: Any) -> Task:
 
     Args:
         name: e.g. ``"copy"``, ``"repeat_copy"``, ``"associative_recall"``, ``"sort"``,
-            ``"key_value"``, ``"traversal"``.
+            ``"key_value"``, ``"traversal"``, ``"reverse"``, ``"duplicate"``, ``"odds_first"``.
         **kwargs: the task's parameters, e.g. ``max_length=10``.
 
     Returns:

@@ -190,7 +190,7 @@ def test_bad_memory_sizes_are_rejected(argument):
     with pytest.raises(ValueError, match="controller"):
         make("dnc", controller="gru")
     with pytest.raises(ValueError, match="model kind"):
-        build_model("transformer")
+        build_model("gru")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -247,3 +247,156 @@ def test_compiled_step_gives_the_same_outputs(kind):
     torch.testing.assert_close(compiled, eager, rtol=1e-4, atol=1e-5)
     compiled.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+# --------------------------------------------------------------------------- Transformer baseline
+
+from memlab.models import (  # noqa: E402
+    POSITIONAL_ENCODINGS, alibi_bias, alibi_slopes, encoder_block, rotary_angles, rotate,
+    sinusoidal_positions,
+)
+
+TINY_TRANSFORMER = dict(input_size=5, output_size=4, d_model=8, num_layers=2, num_heads=2,
+                        feedforward_size=16)
+
+
+def transformer(positional="sinusoidal", **overrides):
+    torch.manual_seed(0)
+    return build_model("transformer", **{**TINY_TRANSFORMER, "positional": positional,
+                                         **overrides})
+
+
+@pytest.mark.parametrize("positional", POSITIONAL_ENCODINGS)
+def test_transformer_shapes_and_trace(positional):
+    model = transformer(positional)
+    x = torch.randn(3, 7, 5)
+    logits = model(x)
+    assert logits.shape == (3, 7, 4)
+    traced, trace = model(x, return_trace=True)
+    torch.testing.assert_close(traced, logits)
+    assert trace.attention.shape == (3, 2, 2, 7, 7)  # [B, layers, heads, T, T]
+    torch.testing.assert_close(trace.attention.sum(-1), torch.ones(3, 2, 2, 7))
+
+
+@pytest.mark.parametrize("positional", POSITIONAL_ENCODINGS)
+def test_transformer_is_not_causal_and_keeps_samples_apart(positional):
+    """Every output step sees every input step, later ones included; samples stay apart."""
+    model = transformer(positional)
+    x = torch.randn(2, 6, 5)
+    before = model(x)
+    changed = x.clone()
+    changed[0, -1] += 1.0  # the last step of sample 0 only
+    after = model(changed)
+    assert (after[0, 0] - before[0, 0]).abs().max() > 1e-4  # the first step sees the last
+    torch.testing.assert_close(after[1], before[1])
+
+
+@pytest.mark.parametrize("positional", POSITIONAL_ENCODINGS)
+def test_transformer_tells_positions_apart(positional):
+    """The same token at two steps gives two outputs: the model knows where it is.
+
+    Relative encodings know only distances, so one other token (at step 0) is the landmark.
+    """
+    model = transformer(positional)
+    x = torch.zeros(1, 6, 5)
+    x[..., 0] = 1.0  # the same token everywhere ...
+    x[0, 0] = torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0])  # ... but at step 0
+    logits = model(x)[0]
+    assert (logits[2] - logits[4]).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("positional", POSITIONAL_ENCODINGS)
+def test_transformer_runs_past_the_training_lengths(positional):
+    """No table of positions to run out of: any length runs, the same in eval and train mode."""
+    model = transformer(positional)
+    x = torch.randn(2, 130, 5)
+    trained_mode = model(x)
+    model.eval()
+    with torch.no_grad():
+        eval_mode = model(x)
+    torch.testing.assert_close(eval_mode, trained_mode, atol=1e-5, rtol=1e-4)
+
+
+def test_encoder_block_is_the_torch_layer():
+    torch.manual_seed(1)
+    layer = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                             norm_first=True)
+    h = torch.randn(3, 5, 8)
+    bias = alibi_bias(5, alibi_slopes(2).float())  # [heads, T, T]
+    for mask, torch_mask in ((None, None), (bias, bias.repeat(3, 1, 1))):
+        ours, weights = encoder_block(layer, h, mask)
+        torch.testing.assert_close(ours, layer(h, src_mask=torch_mask))
+        assert weights.shape == (3, 2, 5, 5)
+        _, torch_weights = layer.self_attn(*[layer.norm1(h)] * 3, attn_mask=torch_mask,
+                                           average_attn_weights=False)
+        torch.testing.assert_close(weights, torch_weights)
+
+
+def test_rope_scores_depend_on_distance_only():
+    torch.manual_seed(2)
+    cos, sin = rotary_angles(12, 6, dtype=torch.float64)
+    q, k = torch.randn(6, dtype=torch.float64), torch.randn(6, dtype=torch.float64)
+    turned_q, turned_k = rotate(q.expand(12, 6), cos, sin), rotate(k.expand(12, 6), cos, sin)
+    scores = turned_q @ turned_k.T  # [12, 12]: query at s, key at t
+    for distance in (-3, 0, 2, 5):
+        diagonal = scores.diagonal(distance)
+        torch.testing.assert_close(diagonal, diagonal[0].expand_as(diagonal))
+    torch.testing.assert_close(turned_q.norm(dim=-1), q.norm().expand(12))  # a rotation
+    torch.testing.assert_close(scores[0, 0], q @ k)  # position 0 is not turned
+
+
+def test_sinusoidal_positions_and_alibi_by_hand():
+    codes = sinusoidal_positions(3, 4)
+    t = torch.arange(3.0)
+    torch.testing.assert_close(codes[:, 0], torch.sin(t))
+    torch.testing.assert_close(codes[:, 1], torch.cos(t))
+    torch.testing.assert_close(codes[:, 2], torch.sin(t / 100.0))
+    torch.testing.assert_close(codes[:, 3], torch.cos(t / 100.0))
+    slopes = alibi_slopes(4)
+    torch.testing.assert_close(slopes, torch.tensor([2 ** -2, 2 ** -4, 2 ** -6, 2 ** -8],
+                                                    dtype=torch.float64))
+    bias = alibi_bias(3, slopes)
+    assert bias.shape == (4, 3, 3)
+    assert bias[1, 0, 2] == bias[1, 2, 0] == -2 * 2 ** -4 and (bias.diagonal(0, 1, 2) == 0).all()
+
+
+@pytest.mark.parametrize("overrides, argument", [
+    (dict(positional="rope2"), "positional"),
+    (dict(positional=None), "positional"),
+    (dict(d_model=9, num_heads=2), "d_model"),
+    (dict(d_model=6, num_heads=2, positional="rope"), "d_model"),
+    (dict(d_model=0), "d_model"),
+    (dict(num_layers=0), "num_layers"),
+    (dict(num_heads=-1), "num_heads"),
+    (dict(feedforward_size=2.5), "feedforward_size"),
+])
+def test_transformer_bad_arguments(overrides, argument):
+    with pytest.raises(ValueError, match=argument):
+        transformer(**overrides)
+
+
+def test_transformer_bad_input_names_the_shape():
+    with pytest.raises(ValueError, match=r"x must have shape \[batch, time, 5\]"):
+        transformer()(torch.randn(6, 5))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_transformer_follows_the_input_device_and_dtype(device):
+    for positional in POSITIONAL_ENCODINGS:
+        model = transformer(positional).to(device=device, dtype=torch.float64)
+        logits = model(torch.randn(2, 3, 5, device=device, dtype=torch.float64))
+        assert logits.device.type == device and logits.dtype == torch.float64
+
+
+def test_transformer_checkpoint_round_trip(tmp_path):
+    from memlab.tasks import ReverseTask
+    from memlab.train import load_checkpoint, save_checkpoint
+
+    task = ReverseTask(vocab_size=4, max_length=5)
+    model = transformer("alibi", input_size=task.input_size, output_size=task.output_size)
+    save_checkpoint(tmp_path / "t.pt", model, task)
+    loaded = load_checkpoint(tmp_path / "t.pt")
+    assert loaded.model.config == model.config and loaded.task == task
+    x = task.batch(2, torch.Generator().manual_seed(0)).inputs
+    model.eval()
+    torch.testing.assert_close(loaded.model(x), model(x))

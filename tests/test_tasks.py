@@ -12,7 +12,10 @@ from memlab.tasks import (
     Batch,
     KeyValueTask,
     CopyTask,
+    DuplicateTask,
+    OddsFirstTask,
     RepeatCopyTask,
+    ReverseTask,
     SortTask,
     bit_errors,
     bits_per_sequence,
@@ -142,8 +145,10 @@ def test_fixed_length(name):
     assert task == dataclasses.replace(task, min_length=7, max_length=7)
     batch = task.batch(8, seeded())
     per_sample = batch.mask.sum(1)
-    if name in ("copy", "sort", "traversal", "key_value"):  # one answer per hop or per pair
-        assert (per_sample == 7).all()
+    if name in ("copy", "sort", "traversal", "key_value", "reverse", "odds_first"):
+        assert (per_sample == 7).all()  # one answer per item, hop or pair
+    elif name == "duplicate":
+        assert (per_sample == 14).all()
     elif name == "associative_recall":
         assert batch.inputs[..., task.width].sum(1).eq(7).all()  # seven item delimiters
     else:
@@ -176,7 +181,11 @@ def test_seeding(name):
         (lambda: AssociativeRecallTask(item_length=0), "item_length"),
         (lambda: AssociativeRecallTask(min_length=2, min_items=3), "min_items"),
         (lambda: SortTask(vocab_size=1), "vocab_size"),
-        (lambda: make_task("reverse"), "name"),
+        (lambda: make_task("palindrome"), "name"),
+        (lambda: ReverseTask(vocab_size=0), "vocab_size"),
+        (lambda: DuplicateTask(vocab_size=1), "vocab_size"),
+        (lambda: OddsFirstTask(min_length=0), "min_length"),
+        (lambda: ReverseTask(min_length=4, max_length=2), "max_length"),
         (lambda: CopyTask().batch(0), "batch_size"),
         (lambda: CopyTask().batch(True), "batch_size"),
         (lambda: CopyTask().batch(4, generator=0), "generator"),
@@ -293,3 +302,52 @@ def test_key_value_format():
 def test_key_value_bad_parameters(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
         KeyValueTask(**kwargs)
+
+
+def _string_answers(task, batch, b):
+    """Sample b's input tokens and the tokens its answer steps want, as lists."""
+    V = task.vocab_size
+    n = int(batch.inputs[b, :, V].argmax())
+    shown = batch.inputs[b, :n, :V].argmax(-1).tolist()
+    wanted = batch.targets[b][batch.mask[b].bool()].argmax(-1).tolist()
+    return shown, wanted
+
+
+@pytest.mark.parametrize("task_class, answer", [
+    (ReverseTask, lambda x: x[::-1]),
+    (DuplicateTask, lambda x: x + x),
+    (OddsFirstTask, lambda x: x[0::2] + x[1::2]),  # positions 1, 3, 5, ... counted from 1
+])
+def test_string_tasks_per_sample(task_class, answer):
+    task = task_class(vocab_size=5, min_length=1, max_length=9)
+    batch = task.batch(32, seeded(3))
+    assert task.categorical and task.input_size == 6 and task.output_size == 5
+    lengths = set()
+    for b in range(32):
+        shown, wanted = _string_answers(task, batch, b)
+        n = len(shown)
+        lengths.add(n)
+        assert batch.inputs[b, :n, :5].sum(-1).eq(1).all()  # one token per input step
+        assert batch.inputs[b, n].tolist() == [0.0] * 5 + [1.0]  # the delimiter step
+        assert wanted == answer(shown)
+        steps = output_steps(batch.mask[b])  # the answer follows the delimiter at once
+        assert steps == list(range(n + 1, n + 1 + len(wanted)))
+        assert batch.targets[b][batch.mask[b].bool()].sum(-1).eq(1).all()  # one-hot targets
+    assert len(lengths) > 3
+
+
+def test_odds_first_by_hand():
+    assert OddsFirstTask.source(torch.arange(5), torch.tensor(5)).tolist() == [0, 2, 4, 1, 3]
+    assert OddsFirstTask.source(torch.arange(4), torch.tensor(4)).tolist() == [0, 2, 1, 3]
+    assert ReverseTask.source(torch.arange(3), torch.tensor(3)).tolist() == [2, 1, 0]
+    assert DuplicateTask.source(torch.arange(6), torch.tensor(3)).tolist() == [0, 1, 2, 0, 1, 2]
+
+
+def test_string_tasks_at_long_lengths():
+    """Test lengths beyond training (up to 4N) keep the format: every answer is an input token."""
+    for task_class in (ReverseTask, DuplicateTask, OddsFirstTask):
+        task = task_class(max_length=10).at_length(40)
+        batch = task.batch(4, seeded(1))
+        for b in range(4):
+            shown, wanted = _string_answers(task, batch, b)
+            assert len(shown) == 40 and sorted(wanted) == sorted(shown * (len(wanted) // 40))
