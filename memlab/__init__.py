@@ -6,22 +6,24 @@
     logits, trace = model(x, return_trace=True)
     ckpt = memlab.pretrained("dnc_copy")    # a checkpoint shipped with the book
 
-``import memlab`` loads the models, tasks and training only; ``memlab.viz``
-(matplotlib), ``memlab.checks``, ``memlab.analysis`` and ``memlab.assign`` load
-on first use, as attributes or with ``from memlab import checks``.
+``import memlab`` loads the equations (``addressing``, ``attention``), the models,
+tasks and training only; ``memlab.viz`` (matplotlib), ``memlab.checks``,
+``memlab.analysis`` and ``memlab.assign`` load on first use, as attributes or
+with ``from memlab import checks``.
 """
 import importlib
 
-from . import addressing, controllers, dnc, models, ntm, recipes, tasks, train
+from . import addressing, attention, controllers, dnc, models, ntm, recipes, tasks, train
 from .models import DNC, NTM, LSTMBaseline, build_model
-from .pretrained import pretrained  # standard library only; torch loads with the checkpoint
+from .shipped import pretrained  # the module memlab.shipped; memlab.pretrained is the function
 
 __version__ = "0.1.0"
 
 _LAZY = ("analysis", "assign", "checks", "viz")  # submodules loaded on first use
 
-__all__ = ["addressing", "analysis", "checks", "controllers", "dnc", "ntm", "models", "recipes", "tasks", "train",
-           "viz", "DNC", "NTM", "LSTMBaseline", "build_model", "pretrained", "__version__"]
+__all__ = ["addressing", "analysis", "attention", "checks", "controllers", "dnc", "ntm", "models",
+           "recipes", "tasks", "train", "viz", "DNC", "NTM", "LSTMBaseline", "build_model", "pretrained",
+           "__version__"]
 
 
 def __getattr__(name: str):

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from memlab import addressing as A
-from memlab import analysis, checks, dnc, tasks
+from memlab import analysis, attention, checks, dnc, tasks
 from memlab.models import DNC
 
 @pytest.fixture(autouse=True)
@@ -31,6 +31,7 @@ CONTRACT = [
     "oneplus", "parse_interface", "write_weighting", "read_weighting", "copy_batch",
     "bit_errors", "bits_per_sequence", "masked_bce", "read_mode_usage", "link_chain",
     "edge_rows", "read_sources", "masked_content_weights", "sharpen_links",
+    "dot_product_weights", "delta_rule_update",
 ]
 
 
@@ -49,6 +50,8 @@ REFERENCES = {
     "edge_rows": tasks.edge_rows, "read_sources": analysis.read_sources,
     "masked_content_weights": lambda m, k, b, mask: A.content_weights(m, k, b, mask),
     "sharpen_links": A.sharpen_links,
+    "dot_product_weights": attention.dot_product_weights,
+    "delta_rule_update": attention.delta_rule_update,
 }
 
 
@@ -505,6 +508,78 @@ MUTANTS["sharpen_links"] = [
     ("normalised over heads",
      lambda d, s: (d + 1e-6) ** s[..., None] / ((d + 1e-6) ** s[..., None]).sum(-2, keepdim=True),
      "wrong axis"),
+]
+
+def _attention_loop(memory_keys, queries):
+    """softmax_i(q . K[i] / sqrt(D)), query by query, from the paper."""
+    D = memory_keys.shape[-1]
+    out = torch.empty(queries.shape[0], queries.shape[1], memory_keys.shape[1], dtype=queries.dtype)
+    for b in range(queries.shape[0]):
+        for h in range(queries.shape[1]):
+            out[b, h] = torch.softmax(memory_keys[b] @ queries[b, h] / D ** 0.5, 0)
+    return out
+
+
+def _erase_then_write(fast_weights, key, value, beta):
+    """W (I - beta k k^T) + beta v k^T: the delta rule as an erase and a write."""
+    b = beta[:, None, None]
+    eye = torch.eye(key.shape[-1], dtype=key.dtype)
+    erased = fast_weights @ (eye - b * key[:, :, None] * key[:, None, :])
+    return erased + b * value[:, :, None] * key[:, None, :]
+
+
+ALTERNATIVES += [
+    ("dot_product_weights", _attention_loop),
+    ("dot_product_weights",
+     lambda K, q: torch.einsum("bhd,bnd->bhn", q / math.sqrt(K.shape[-1]), K).softmax(-1)),
+    ("delta_rule_update", _erase_then_write),
+]
+
+
+def _scores(K, q):
+    return q @ K.transpose(1, 2)
+
+
+def _delta_with(change):
+    """An update W + change(W, k, v, beta)."""
+    return lambda W, k, v, b: W + change(W, k, v, b)
+
+
+def _outer(v, k):
+    return v[:, :, None] * k[:, None, :]
+
+
+def _read(W, k):
+    return (W @ k[:, :, None])[..., 0]
+
+
+MUTANTS["dot_product_weights"] = [
+    ("no scaling", lambda K, q: torch.softmax(_scores(K, q), -1), "not scaled"),
+    ("divided by D", lambda K, q: torch.softmax(_scores(K, q) / K.shape[-1], -1), "divided by D"),
+    ("divided by sqrt(N)", lambda K, q: torch.softmax(_scores(K, q) / K.shape[1] ** 0.5, -1), "sqrt(N)"),
+    ("softmax over heads", lambda K, q: torch.softmax(_scores(K, q) / K.shape[-1] ** 0.5, 1),
+     "wrong axis"),
+    ("cosine",
+     lambda K, q: torch.softmax(F.normalize(q, dim=-1) @ F.normalize(K, dim=-1).transpose(1, 2), -1),
+     "cosine"),
+    ("no softmax", lambda K, q: _scores(K, q) / K.shape[-1] ** 0.5, "softmax over the N positions"),
+    ("detached", lambda K, q: attention.dot_product_weights(K, q).detach(), "gradient"),
+]
+
+MUTANTS["delta_rule_update"] = [
+    ("sum rule", lambda W, k, v, b: attention.sum_rule_update(W, k, v), "sum rule"),
+    ("no erase", _delta_with(lambda W, k, v, b: b[:, None, None] * _outer(v, k)),
+     "nothing is erased"),
+    ("sign flipped", _delta_with(lambda W, k, v, b: b[:, None, None] * _outer(_read(W, k) - v, k)),
+     "sign"),
+    ("beta on the value only", _delta_with(lambda W, k, v, b: _outer(b[:, None] * v - _read(W, k), k)),
+     "beta multiplies the value only"),
+    ("outer product transposed",
+     _delta_with(lambda W, k, v, b: b[:, None, None] * _outer(k, v - _read(W, k))), "transposed"),
+    ("retrieved with W^T", _delta_with(
+        lambda W, k, v, b: b[:, None, None] * _outer(v - _read(W.transpose(1, 2), k), k)), "W^T k"),
+    ("in place", lambda W, k, v, b: W.add_(attention.delta_rule_update(W, k, v, b) - W),
+     "in place"),
 ]
 
 ALL_MUTANTS = [(name, label, fn, needle) for name, rows in MUTANTS.items() for label, fn, needle in rows]

@@ -42,10 +42,12 @@ from .ch06_dnc_training import bits_per_sequence, masked_bce
 from .ch07_dnc_visualisation import link_chain, read_mode_usage
 from .ch08_dnc_graphs import edge_rows, read_sources
 from .ch09_dnc_improvements import masked_content_weights, sharpen_links
+from .ch10_memory_vs_attention import delta_rule_update, dot_product_weights
 
 __all__ = [
     "shift", "sharpen", "content_weights", "update_usage", "allocation_weights",
     "update_link", "oneplus", "parse_interface", "write_weighting", "read_weighting",
     "copy_batch", "bit_errors", "bits_per_sequence", "masked_bce", "read_mode_usage",
     "link_chain", "edge_rows", "read_sources", "masked_content_weights", "sharpen_links",
+    "dot_product_weights", "delta_rule_update",
 ]
