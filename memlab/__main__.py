@@ -313,9 +313,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _pretrained(args: argparse.Namespace) -> int:
-    import importlib
+    from memlab import shipped
 
-    shipped = importlib.import_module("memlab.pretrained")  # memlab.pretrained is the function
     if args.update:
         try:
             changes = shipped.update()

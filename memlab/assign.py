@@ -524,7 +524,7 @@ COMMANDS = ("student", "check", "grade", "gradebook")
 def _checkpoints_env() -> None:
     """Make a relative MEMLAB_CHECKPOINTS absolute, so that the kernels (which run in other
     folders) read the same folder; a ValueError when it names no folder."""
-    from .pretrained import FOLDER_ENV
+    from .shipped import FOLDER_ENV
 
     value = os.environ.get(FOLDER_ENV, "").strip()
     if value:

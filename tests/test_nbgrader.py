@@ -122,9 +122,9 @@ def test_the_guide_grades_a_checkpoint_chapter_offline(tmp_path):
         "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),  # no nbgrader config of the user's
         "OMP_NUM_THREADS": "1",
     })
-    where = run_bash("python -c 'import importlib; p = importlib.import_module(\"memlab.pretrained\");"
-                     " print(p.__file__, p.checkout_folder())'", teaching, env, timings, "probe")
-    assert where.split() == [str(installed / "memlab" / "pretrained.py"), "None"]
+    probe = "from memlab import shipped; print(shipped.__file__, shipped.checkout_folder())"
+    where = run_bash(f"python -c '{probe}'", teaching, env, timings, "probe")
+    assert where.split() == [str(installed / "memlab" / "shipped.py"), "None"]
 
     commands = for_chapter_9(guide_block("bash", "nbgrader generate_assignment"))
     lines = commands.splitlines()
