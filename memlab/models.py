@@ -462,7 +462,7 @@ def alibi_bias(steps: int, slopes: Tensor) -> Tensor:
 
 
 def rotary_angles(steps: int, head_size: int, device=None, dtype=None) -> tuple:
-    """RoPE's rotation angles (Su et al. 2021): position t turns channel pair i by t * theta_i.
+    """RoPE's rotation angles (Su et al. 2024, arXiv 2021): position t turns channel pair i by t * theta_i.
 
     theta_i = 10000^(-2i / head_size), as for the sinusoidal codes.
 
@@ -549,7 +549,7 @@ class TransformerBaseline(nn.Module):
         positional: how positions are told apart, one of POSITIONAL_ENCODINGS:
             ``"sinusoidal"`` (absolute codes added to the inputs, Vaswani et al. 2017),
             ``"rope"`` (queries and keys turned by their positions, so that scores depend on
-            distances, Su et al. 2021) or ``"alibi"`` (a bias on the scores that falls with the
+            distances, Su et al. 2024) or ``"alibi"`` (a bias on the scores that falls with the
             distance ``|i - j|``, Press et al. 2022); the last two are relative.
     """
 
