@@ -1,6 +1,8 @@
 """Command line: train a model on a task and save a checkpoint, or evaluate a checkpoint.
 
     python -m memlab train --model dnc --task copy --steps 2000 --out checkpoints/dnc_copy.pt
+    python -m memlab train --model dnc --task copy --until-step 2000 --save-every 100 \
+        --out run.pt --resume          # rerun after an interruption: goes on from the last save
     python -m memlab evaluate checkpoints/dnc_copy.pt --lengths 10,20,40
     python -m memlab pretrained            # the checkpoints shipped with the book
 """
@@ -12,7 +14,9 @@ import dataclasses
 import inspect
 import json
 import shlex
+import signal
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
@@ -24,10 +28,14 @@ from memlab.recipes import OPTIMIZERS
 from memlab.tasks import TASKS, make_task
 from memlab.train import Checkpoint, evaluate, format_table, load_checkpoint, measure, save_checkpoint
 from memlab.train import seed_everything, train
+from memlab.validation import integer
+
+DEFAULT_STEPS = 2000
 
 # constructor arguments that have a --option; each is passed on only when given
 MODEL_OPTIONS = ("hidden_size", "memory_size", "word_size", "read_heads", "write_heads",
-                 "shift_range", "controller", "num_layers", "interface_clip")
+                 "shift_range", "controller", "num_layers", "interface_clip", "d_model",
+                 "num_heads", "feedforward_size", "positional")
 # switches of the DNC (Csordás & Schmidhuber 2019), passed on only when given
 MODEL_FLAGS = ("masking", "deallocation", "link_sharpness")
 TASK_OPTIONS = ("width", "min_length", "max_length", "min_repeats", "max_repeats", "item_length",
@@ -69,7 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("train", help="train a model on a task and save a checkpoint")
     run.add_argument("--model", choices=sorted(MODELS), default="dnc", help="default: %(default)s")
     run.add_argument("--task", choices=sorted(TASKS), default="copy", help="default: %(default)s")
-    run.add_argument("--steps", type=int, default=2000, help="default: %(default)s")
+    steps = run.add_mutually_exclusive_group()
+    steps.add_argument("--steps", type=int, default=None,
+                       help="optimiser steps of this command; with --resume, more steps after the "
+                            f"checkpoint's (default: {DEFAULT_STEPS})")
+    steps.add_argument("--until-step", type=int, default=None, metavar="STEP",
+                       help="train until the run has taken STEP steps in all, counting those of "
+                            "the checkpoint resumed; a checkpoint already there, or one that "
+                            "stopped solved (--stop-at), trains no more: the same command can "
+                            "be rerun until it is done")
     group = run.add_argument_group(
         "optimisation (defaults: the model's recipe, memlab.recipes; DNC: adam, 1e-2, batch 16, "
         "clip 10)")
@@ -77,22 +93,37 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--batch-size", type=int, default=None, help="sequences per step")
     group.add_argument("--lr", type=float, default=None, help="the optimiser's step size")
     group.add_argument("--clip", type=float, default=None, help="largest gradient norm")
-    run.add_argument("--seed", type=int, default=0, help="of the weights and data (%(default)s)")
+    run.add_argument("--seed", type=int, default=0,
+                     help="of the weights and data (%(default)s; a resumed run goes on with its "
+                          "checkpoint's data stream when it holds one)")
     run.add_argument("--log-every", type=int, default=50, help="history interval (%(default)s)")
     run.add_argument(
         "--stop-at",
         type=float,
         default=None,
-        help="stop once the mean bit errors per sequence fall below this",
+        help="stop once an interval's mean bit errors per sequence fall below this and a "
+             "held-out batch confirms it",
     )
     run.add_argument(
         "--out", default=None, help="checkpoint path (default: checkpoints/MODEL_TASK.pt)"
     )
     run.add_argument("--compile", action="store_true", help="use the model's compiled step")
     run.add_argument(
-        "--resume", default=None, metavar="CHECKPOINT",
-        help="continue that checkpoint's training: its weights, history and curriculum level "
-        "(give the same --model, --task and --curriculum as the run that made it)",
+        "--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
+        help="continue that checkpoint's training: its weights, history, curriculum level and, "
+        "when it holds them, its optimiser's state and data stream, exactly as if never stopped "
+        "(give the same --model, --task and --curriculum as the run that made it); without "
+        "CHECKPOINT: the --out file if it exists, else start afresh",
+    )
+    run.add_argument(
+        "--save-every", type=int, default=None, metavar="N",
+        help="also save the run, resumable, to --out every N steps (it is always saved so at the "
+             "end and on SIGINT or SIGTERM, which stop it)",
+    )
+    run.add_argument(
+        "--keep-optimizer", action="store_true",
+        help="keep the optimiser's state in the final checkpoint (about three times larger): "
+             "without it, resuming a finished run starts a fresh optimiser",
     )
     group = run.add_argument_group("curriculum (the DNC paper's curriculum learning)")
     group.add_argument(
@@ -112,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     for option in MODEL_OPTIONS:
         group.add_argument(
             "--" + option.replace("_", "-"),
-            type={"controller": str, "interface_clip": float}.get(option, int),
+            type={"controller": str, "interface_clip": float, "positional": str}.get(option, int),
             default=None,
         )
     for option, what in zip(MODEL_FLAGS, ("masked content look-ups", "erase freed slots",
@@ -186,62 +217,115 @@ def _setup(args: argparse.Namespace):
     return task, model, curriculum
 
 
-def _resumed(args: argparse.Namespace, model) -> Checkpoint:
-    """The checkpoint to continue, refused unless it is a run of the same model on the same task."""
-    checkpoint = load_checkpoint(args.resume)
-    if checkpoint.history is None or not checkpoint.history.step:
-        raise ValueError(f"--resume {args.resume}: the checkpoint has no training history")
+def _resumed(args: argparse.Namespace, model, out: str) -> Optional[Checkpoint]:
+    """The checkpoint to continue, refused unless it is a run of the same model on the same task.
+
+    None for a bare --resume whose --out file does not exist yet.
+    """
+    path = args.resume or out
+    if not args.resume and not Path(path).exists():
+        print(f"no checkpoint at {path} yet: starting afresh")
+        return None
+    checkpoint = load_checkpoint(path)
+    if checkpoint.run is None and (checkpoint.history is None or not checkpoint.history.step):
+        raise ValueError(f"--resume {path}: the checkpoint has no training history")
     if checkpoint.model.kind != args.model or checkpoint.task.name != args.task:
         raise ValueError(
-            f"--resume {args.resume}: a {checkpoint.model.kind} on {checkpoint.task.name}, "
+            f"--resume {path}: a {checkpoint.model.kind} on {checkpoint.task.name}, "
             f"not --model {args.model} --task {args.task}"
         )
     ours = {name: tuple(p.shape) for name, p in model.named_parameters()}
     theirs = {name: tuple(p.shape) for name, p in checkpoint.model.named_parameters()}
     if ours != theirs:
-        raise ValueError(f"--resume {args.resume}: the checkpoint's model has other sizes than "
+        raise ValueError(f"--resume {path}: the checkpoint's model has other sizes than "
                          "the one these options build")
     return checkpoint
 
 
-def _run_training(args: argparse.Namespace, model, task, curriculum, earlier):
+def _step_reached(checkpoint: Optional[Checkpoint]) -> int:
+    """The steps a checkpoint's run has taken (0 for none)."""
+    if checkpoint is None:
+        return 0
+    if checkpoint.run is not None:
+        return checkpoint.run.step
+    return checkpoint.history.step[-1]
+
+
+def _steps_to_train(args: argparse.Namespace, earlier: Optional[Checkpoint]) -> int:
+    """This command's steps: --steps, or what --until-step leaves (0: nothing left)."""
+    if args.until_step is None:
+        return DEFAULT_STEPS if args.steps is None else args.steps
+    integer("--until-step", args.until_step, 1)
+    if earlier is not None and earlier.history is not None and earlier.history.stopped == "solved":
+        return 0
+    return max(0, args.until_step - _step_reached(earlier))
+
+
+def _run_training(args: argparse.Namespace, model, task, curriculum, earlier, steps, out, extra):
     return train(
         model,
         task,
-        args.steps,
+        steps,
         batch_size=args.batch_size,
         lr=args.lr,
         clip="recipe" if args.clip is None else args.clip,
-        optimizer=args.optimizer,
+        # a resumed run keeps its optimiser unless told otherwise
+        optimizer=args.optimizer or (earlier.run.optimizer if earlier and earlier.run else None),
         seed=args.seed,
         log_every=args.log_every,
         compile=args.compile,
         stop_at=args.stop_at,
         curriculum=curriculum,
-        resume=None if earlier is None else earlier.history,
+        resume=earlier,
+        checkpoint=out,
+        save_every=args.save_every,
+        checkpoint_extra=extra,
     )
 
 
 def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    out = args.out or f"checkpoints/{args.model}_{args.task}.pt"
     try:
         task, model, curriculum = _setup(args)
-        earlier = _resumed(args, model) if args.resume is not None else None
+        earlier = _resumed(args, model, out) if args.resume is not None else None
+        steps = _steps_to_train(args, earlier)
     except (TypeError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if earlier is not None:
+        if steps == 0:
+            solved = earlier.history is not None and earlier.history.stopped == "solved"
+            done = "stopped solved" if solved else "is"
+            print(f"{args.resume or out} {done} at step {_step_reached(earlier)} "
+                  f"(--until-step {args.until_step}): nothing to train")
+            return 0
         model = earlier.model.train()
-        print(f"resuming {args.resume} after step {earlier.history.step[-1]}")
+        print(f"resuming {args.resume or out} after step {_step_reached(earlier)}")
     if args.device is not None:
         model.to(args.device)
     parameters = sum(p.numel() for p in model.parameters())
     print(f"{args.model} ({parameters:,} parameters) on {task}")
+    extra = {
+        "command": shlex.join(["python", "-m", "memlab", *argv]),
+        "seed": args.seed,
+        "torch_version": str(torch.__version__),
+    }
+    if curriculum is not None:
+        extra["curriculum"] = curriculum.to_dict()
+    if earlier is not None:  # every command of the run, in order
+        extra["commands"] = [*earlier.extra.get("commands", [earlier.extra.get("command", "?")]),
+                             extra["command"]]
 
     try:
-        history = _run_training(args, model, task, curriculum, earlier)
+        history = _run_training(args, model, task, curriculum, earlier, steps, out, extra)
     except ValueError as err:  # a bad training argument (steps, lr, ...), named by train()
         print(f"error: {err}", file=sys.stderr)
         return 2
+    run = load_checkpoint(out).run  # train() saved the run's last state there
+    if history.stopped in ("SIGINT", "SIGTERM"):
+        print(f"stopped by {history.stopped} after step {run.step}; saved {out}, resumable "
+              f"(--resume {out})")
+        return 128 + signal.Signals[history.stopped].value
     if curriculum is not None:  # the level the model ended on
         task = curriculum.task_at(task, history.level[-1])
         print(f"curriculum level {history.level[-1]} of {len(curriculum) - 1}: {task}")
@@ -256,19 +340,10 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         f" | bits per sequence {held_out['bits_per_sequence']:.2f}{accuracy}"
         f" | {history.step[-1]} steps in {history.seconds[-1]:.1f} s"
     )
-    out = args.out or f"checkpoints/{args.model}_{args.task}.pt"
-    extra = {
-        "command": shlex.join(["python", "-m", "memlab", *argv]),
-        "seed": args.seed,
-        "held_out": held_out,
-        "torch_version": str(torch.__version__),
-    }
-    if curriculum is not None:
-        extra["curriculum"] = curriculum.to_dict()
-    if earlier is not None:  # every command of the run, in order
-        extra["commands"] = [*earlier.extra.get("commands", [earlier.extra.get("command", "?")]),
-                             extra["command"]]
-    save_checkpoint(out, model, task, history, extra)
+    extra["held_out"] = held_out
+    if not args.keep_optimizer:  # small shipped files; resuming starts a fresh optimiser
+        run = dataclasses.replace(run, optimizer_state=None)
+    save_checkpoint(out, model, task, history, extra, run)
     print(f"saved {out}")
     return 0
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
 import random
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +29,13 @@ from memlab.tasks import Task, make_task
 from memlab.validation import integer, positive_number
 
 CHECKPOINT_FORMAT = "memlab-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: the history's held_out and stopped, the run's state (RunState)
+READABLE_VERSIONS = (1, 2)
+
+# stop_at is confirmed on a held-out batch of the task: max(STOP_CHECK_MIN_BATCH, 4 x the training
+# batch) sequences, drawn with seed STOP_CHECK_SEED + the step (a generator apart from training's)
+STOP_CHECK_SEED = 2**32
+STOP_CHECK_MIN_BATCH = 64
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -73,7 +82,11 @@ _progress = progress  # train() has an argument of the same name
 
 @dataclass
 class History:
-    """Training curves, one entry per logged interval (means over the steps of that interval)."""
+    """Training curves, one entry per logged interval (means over the steps of that interval).
+
+    Beside the curves, ``held_out`` records every check of ``stop_at`` on held-out data and
+    ``stopped`` why the latest run ended.
+    """
 
     step: list = field(default_factory=list)  #: last step of the interval
     loss: list = field(default_factory=list)  #: masked BCE, nats per counted bit
@@ -82,6 +95,11 @@ class History:
     seconds: list = field(default_factory=list)  #: wall time since training started
     level: list = field(default_factory=list)  #: curriculum level of the interval (with a curriculum)
     answer_accuracy: list = field(default_factory=list)  #: right answers (categorical tasks)
+    #: (step, bit errors per sequence) of each held-out check of stop_at (see train)
+    held_out: list = field(default_factory=list)
+    #: why the latest run ended: "steps" (its budget), "solved" (stop_at, confirmed on held-out
+    #: data), "time" (max_seconds), "SIGINT" or "SIGTERM" (saved, resumable); "" if unknown
+    stopped: str = ""
 
     def __len__(self) -> int:
         return len(self.step)
@@ -96,6 +114,53 @@ class History:
             if errors < threshold and (level is None or self.level[i] == level):
                 return step
         return None
+
+
+@dataclass
+class RunState:
+    """What resuming a run needs beyond its weights and History, to continue it exactly.
+
+    Saved in checkpoints by ``train(..., checkpoint=path)`` (``Checkpoint.run``); every field is
+    plain data or a tensor, so ``torch.load(weights_only=True)`` reads it back.
+    """
+
+    step: int  #: optimiser steps taken in all (the History's steps count the same way)
+    seconds: float  #: wall time trained, in all
+    generator: torch.Tensor  #: state of the data stream's torch.Generator (get_state(), uint8)
+    optimizer: str  #: "adam" or "rmsprop"
+    #: the optimiser's state_dict (None: a resumed run starts a fresh optimiser)
+    optimizer_state: Optional[dict] = None
+    level: int = 0  #: curriculum level
+    passed: int = 0  #: intervals in a row below the curriculum's threshold at that level
+    #: sums over the steps of the unfinished log interval: loss, bit errors, bits, accuracy
+    interval: list = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
+    count: int = 0  #: steps in the unfinished log interval
+
+
+class _Signals:
+    """Turn SIGINT and SIGTERM into a request to save and stop, while training (main thread only).
+
+    A signal that the process ignores (e.g. SIGINT under ``nohup``) stays ignored.
+    """
+
+    def __init__(self) -> None:
+        self.received: Optional[str] = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> "_Signals":
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous = signal.getsignal(signum)
+                if previous is not signal.SIG_IGN:
+                    self._previous[signum] = signal.signal(signum, self._receive)
+        return self
+
+    def _receive(self, signum: int, frame: Any) -> None:
+        self.received = self.received or signal.Signals(signum).name
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
 
 
 def seed_everything(seed: int) -> None:
@@ -125,8 +190,11 @@ def train(
     stop_at: Optional[float] = None,
     max_seconds: Optional[float] = None,
     curriculum: Optional[Curriculum] = None,
-    resume: Optional[History] = None,
+    resume: Union["History", "Checkpoint", None] = None,
     optimizer: Optional[str] = None,
+    checkpoint: Optional[PathLike] = None,
+    save_every: Optional[int] = None,
+    checkpoint_extra: Optional[dict] = None,
 ) -> History:
     """Train ``model`` on fresh batches of ``task`` with the task's loss.
 
@@ -139,32 +207,48 @@ def train(
     Args:
         model: a memlab model (or any module mapping [B, T, input_size] to [B, T, output_size]).
         task: the task whose batches it trains on.
-        steps: optimiser steps in this run.
+        steps: optimiser steps in this run (a resumed run's earlier steps not counted).
         batch_size: sequences per step (default: the recipe's).
         lr: the optimiser's step size (default: the recipe's).
         clip: the largest gradient norm, or None for no clipping (default: the recipe's).
         seed: seeds the data stream only (a private torch.Generator). The model's initial weights
             come from torch's global generator when it was built: call seed_everything(seed)
             before building it for a reproducible run.
-        log_every: the history gets one entry every log_every steps (and one for a last, shorter
-            interval), each the mean over its steps.
+        log_every: the history gets one entry at every multiple of log_every steps (counted from
+            the first run's start) and one for a last, shorter interval, each the mean over its
+            steps.
         progress: show a progress bar (see ``progress``).
         compile: use the model's compiled step (calls ``model.compile_step()`` once, in place).
         device: move the model there first; batches always go to the model's device.
-        stop_at: stop early once an interval's mean bit errors per sequence falls below this (with
-            a curriculum: at its last level only).
+        stop_at: stop once training is solved to this many bit errors per sequence: when an
+            interval's mean falls below it (with a curriculum: at its last level only), the model
+            is measured on a held-out batch of the task it trains on (``measure``, with
+            max(64, 4 x batch_size) sequences drawn with seed STOP_CHECK_SEED + the step, never
+            the training stream's) and training stops only if that is below it too; else it goes
+            on. ``History.held_out`` records every check.
         max_seconds: stop early once this much wall time has passed (checked at each log
             interval).
         curriculum: train on ``curriculum.task_at(task, level)``, starting at level 0 and moving
             up a level once the interval's mean error passes the curriculum's threshold; the
             history records the level of every interval (the last one is the task the model ended
             on).
-        resume: the history of an earlier run of this model (e.g.
-            ``load_checkpoint(path).history``) to continue: the new entries are appended to a copy
-            of it, their steps and seconds counted on from its last ones, and a curriculum starts
-            at its last level. ``steps`` and ``max_seconds`` count this run only; the optimiser's
-            state starts afresh.
+        resume: an earlier run of this model to continue: its History, or its Checkpoint
+            (``load_checkpoint(path)``). The new entries are appended to a copy of the history,
+            their steps and seconds counted on from its last ones, and a curriculum starts at its
+            last level. A Checkpoint also sets the model's weights to its own (unless ``model``
+            is ``resume.model``) and, when it holds a RunState (``resume.run``), continues that
+            run exactly: its data stream (instead of ``seed``'s), curriculum level and pass
+            count, unfinished interval, and its optimiser's state when saved. Otherwise the
+            optimiser starts afresh. ``steps`` and ``max_seconds`` count this run only.
         optimizer: "adam" or "rmsprop" (momentum 0.9, decay 0.95) (default: the recipe's).
+        checkpoint: a file to keep this run resumable in (a memlab model only): written with
+            save_checkpoint (atomically, by renaming) every ``save_every`` steps, at the end, and
+            when the process receives SIGINT or SIGTERM, which then stops training after the
+            current step (``History.stopped`` names the signal). Each save holds the model, the
+            task trained on, the history and a RunState with the optimiser's state.
+        save_every: steps between saves to ``checkpoint`` (counted like the history's steps;
+            default: only at the end and at a signal).
+        checkpoint_extra: plain values saved as the checkpoint's ``extra`` (e.g. the command).
 
     Returns:
         History: the logged curves (one entry per interval), the model trained in place.
@@ -189,6 +273,23 @@ def train(
         if not isinstance(curriculum, Curriculum):
             raise ValueError(f"curriculum must be a memlab Curriculum, got {type(curriculum).__name__}")
         curriculum.check(task)
+    if save_every is not None:
+        integer("save_every", save_every, 1)
+        if checkpoint is None:
+            raise ValueError("save_every needs a checkpoint path to save to")
+    if checkpoint is not None:
+        if not hasattr(model, "kind") or not hasattr(model, "config"):
+            raise ValueError(f"checkpoint needs a memlab model with .kind and .config, "
+                             f"got {type(model).__name__}")
+        _check_plain(dict(checkpoint_extra or {}), "checkpoint_extra")
+    if resume is not None and not isinstance(resume, (History, Checkpoint)):
+        raise ValueError(f"resume must be a History or a Checkpoint, got {type(resume).__name__}")
+    run = resume.run if isinstance(resume, Checkpoint) else None
+    if run is not None and run.optimizer_state is not None and run.optimizer != optimizer:
+        raise ValueError(f"resume holds the state of an {run.optimizer} optimiser, "
+                         f"not of {optimizer}: pass optimizer={run.optimizer!r}")
+    if isinstance(resume, Checkpoint) and model is not resume.model:
+        model.load_state_dict(resume.model.state_dict())
     if device is not None:
         model.to(device)
     device = _device_of(model)
@@ -203,11 +304,13 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     # the fused Adam kernel (CPU and CUDA) updates all parameters in one call
     fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in model.parameters())
+    optimizer_name = optimizer
     if optimizer == "adam":
         optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
     else:
         optimizer = torch.optim.RMSprop(model.parameters(), lr=lr, momentum=0.9, alpha=0.95)
-    history = History() if resume is None else History(**dataclasses.asdict(resume))
+    earlier = resume.history if isinstance(resume, Checkpoint) else resume
+    history = History() if earlier is None else History(**dataclasses.asdict(earlier))
     step0 = history.step[-1] if history.step else 0
     seconds0 = history.seconds[-1] if history.seconds else 0.0
     categorical = getattr(task, "categorical", False)
@@ -216,13 +319,38 @@ def train(
     level, passed = 0, 0
     if curriculum is not None and history.level:
         level = min(int(history.level[-1]), len(curriculum) - 1)
-    current = task if curriculum is None else curriculum.task_at(task, level)
     totals = torch.zeros(4, device=device)  # loss, bit errors, bits per sequence, accuracy
     count = 0
-    model.train()
+    if run is not None:  # continue where the saved run stood, between two steps
+        step0, seconds0 = run.step, run.seconds
+        generator.set_state(run.generator.cpu())
+        if curriculum is not None:
+            level, passed = min(run.level, len(curriculum) - 1), run.passed
+        totals = torch.tensor(run.interval, dtype=totals.dtype, device=device)
+        count = run.count
+        if run.optimizer_state is not None:
+            optimizer.load_state_dict(run.optimizer_state)
+            for group in optimizer.param_groups:  # this run's step size
+                group["lr"] = lr
+    current = task if curriculum is None else curriculum.task_at(task, level)
+    check_size = max(STOP_CHECK_MIN_BATCH, 4 * batch_size)
+    history.stopped = ""
     start = time.perf_counter()
+
+    def save(step: int) -> None:
+        state = RunState(
+            step=step0 + step, seconds=seconds0 + time.perf_counter() - start,
+            generator=generator.get_state(), optimizer=optimizer_name,
+            optimizer_state=optimizer.state_dict(), level=level, passed=passed,
+            interval=totals.tolist(), count=count,
+        )
+        save_checkpoint(checkpoint, model, current, history, checkpoint_extra, run=state)
+
+    model.train()
     name = getattr(model, "kind", type(model).__name__)
-    with _progress(steps, desc=f"{name} on {task.name}", unit="step", disable=not progress) as bar:
+    bar = _progress(steps, desc=f"{name} on {task.name}", unit="step", disable=not progress)
+    signals = _Signals() if checkpoint is not None else contextlib.nullcontext()
+    with bar, signals:
         for step in range(1, steps + 1):
             inputs, targets, mask = current.batch(batch_size, generator, device)
             logits = model(inputs)
@@ -246,35 +374,49 @@ def train(
                 )
             count += 1
             bar.update()
-            if step % log_every and step != steps:
-                continue
-            mean_loss, mean_errors, mean_bits, mean_accuracy = (totals / count).tolist()  # one sync
-            history.step.append(step0 + step)
-            history.loss.append(mean_loss)
-            history.bit_errors.append(mean_errors)
-            history.bits_per_sequence.append(mean_bits)
-            history.seconds.append(seconds0 + time.perf_counter() - start)
-            if categorical:
-                history.answer_accuracy.append(mean_accuracy)
-            postfix = dict(loss=f"{mean_loss:.4f}", bit_errors=f"{mean_errors:.2f}")
-            if curriculum is not None:
-                history.level.append(level)
-                postfix["level"] = level
-            bar.set_postfix(**postfix)
-            totals.zero_()
-            count = 0
-            at_last_level = curriculum is None or level == len(curriculum) - 1
-            if stop_at is not None and mean_errors < stop_at and at_last_level:
+            if (step0 + step) % log_every == 0 or step == steps:
+                # one sync
+                mean_loss, mean_errors, mean_bits, mean_accuracy = (totals / count).tolist()
+                history.step.append(step0 + step)
+                history.loss.append(mean_loss)
+                history.bit_errors.append(mean_errors)
+                history.bits_per_sequence.append(mean_bits)
+                history.seconds.append(seconds0 + time.perf_counter() - start)
+                if categorical:
+                    history.answer_accuracy.append(mean_accuracy)
+                postfix = dict(loss=f"{mean_loss:.4f}", bit_errors=f"{mean_errors:.2f}")
+                if curriculum is not None:
+                    history.level.append(level)
+                    postfix["level"] = level
+                bar.set_postfix(**postfix)
+                totals.zero_()
+                count = 0
+                at_last_level = curriculum is None or level == len(curriculum) - 1
+                if stop_at is not None and mean_errors < stop_at and at_last_level:
+                    held_out = measure(model, current, check_size, STOP_CHECK_SEED + step0 + step)
+                    history.held_out.append((step0 + step, held_out["bit_errors"]))
+                    if held_out["bit_errors"] < stop_at:
+                        history.stopped = "solved"
+                        break
+                if not at_last_level:
+                    value = {"loss": mean_loss, "bit_errors": mean_errors,
+                             "bits_per_sequence": mean_bits}[curriculum.metric]
+                    passed = passed + 1 if value < curriculum.threshold else 0
+                    if passed >= curriculum.patience:
+                        level, passed = level + 1, 0
+                        current = curriculum.task_at(task, level)
+                if max_seconds is not None and history.seconds[-1] - seconds0 >= max_seconds:
+                    history.stopped = "time"
+                    break
+            if step == steps:
+                history.stopped = "steps"
+            elif checkpoint is not None and signals.received:
+                history.stopped = signals.received
                 break
-            if not at_last_level:
-                value = {"loss": mean_loss, "bit_errors": mean_errors,
-                         "bits_per_sequence": mean_bits}[curriculum.metric]
-                passed = passed + 1 if value < curriculum.threshold else 0
-                if passed >= curriculum.patience:
-                    level, passed = level + 1, 0
-                    current = curriculum.task_at(task, level)
-            if max_seconds is not None and history.seconds[-1] - seconds0 >= max_seconds:
-                break
+            elif save_every is not None and (step0 + step) % save_every == 0:
+                save(step)
+        if checkpoint is not None:
+            save(step)
     return history
 
 
@@ -377,6 +519,8 @@ class Checkpoint(NamedTuple):
     task: Optional[Task]
     history: Optional[History]
     extra: dict
+    #: where the run stood, to resume it exactly (None in checkpoints saved without one)
+    run: Optional[RunState] = None
 
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -401,6 +545,7 @@ def save_checkpoint(
     task: Optional[Task] = None,
     history: Optional[History] = None,
     extra: Optional[dict] = None,
+    run: Optional[RunState] = None,
 ) -> None:
     """Save a model (kind, config, weights), its task and history to ``path`` with torch.save.
 
@@ -414,6 +559,9 @@ def save_checkpoint(
         task: the task it was trained on.
         history: its training history.
         extra: plain values, e.g. the command line and the seed.
+        run: the state of an unfinished run, to resume it (train saves it; its optimiser state
+            roughly triples the file: leave it out, ``dataclasses.replace(run,
+            optimizer_state=None)``, of a finished model that is shipped).
 
     Raises:
         ValueError: not a memlab model, or ``extra`` holds a value torch could not read back.
@@ -434,8 +582,11 @@ def save_checkpoint(
         "history": None if history is None else dataclasses.asdict(history),
         "extra": dict(extra or {}),
     }
+    if run is not None:
+        data["run"] = dataclasses.asdict(run)
     _check_plain(data["model"]["config"], "model.config")
     _check_plain(data["extra"], "extra")
+    _check_plain(data.get("run"), "run")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -459,7 +610,8 @@ def load_checkpoint(path: PathLike, map_location: Union[str, torch.device] = "cp
         map_location: the device to load the weights onto.
 
     Returns:
-        Checkpoint(model, task, history, extra): the model in eval mode on ``map_location``.
+        Checkpoint(model, task, history, extra, run): the model in eval mode on
+        ``map_location``; ``run`` is None unless the file holds a RunState.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -476,10 +628,10 @@ def load_checkpoint(path: PathLike, map_location: Union[str, torch.device] = "cp
         raise ValueError(
             f"{path} is not a memlab checkpoint: expected a dict with format {CHECKPOINT_FORMAT!r}"
         )
-    if data.get("version") != CHECKPOINT_VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         raise ValueError(
             f"{path} has checkpoint version {data.get('version')!r}; "
-            f"this memlab reads version {CHECKPOINT_VERSION}"
+            f"this memlab reads versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
     try:
         spec = data["model"]
@@ -492,9 +644,10 @@ def load_checkpoint(path: PathLike, map_location: Union[str, torch.device] = "cp
             make_task(data["task"]["name"], **data["task"]["params"]) if data.get("task") else None
         )
         history = History(**data["history"]) if data.get("history") else None
+        run = RunState(**data["run"]) if data.get("run") else None
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise ValueError(
             f"{path} is a damaged memlab checkpoint: {type(err).__name__}: {err}"
         ) from err
     model.to(map_location).eval()
-    return Checkpoint(model, task, history, dict(data.get("extra") or {}))
+    return Checkpoint(model, task, history, dict(data.get("extra") or {}), run)

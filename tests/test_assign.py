@@ -28,6 +28,7 @@ CONTRACT = {
     "07": {"read_mode_usage", "link_chain"},
     "08": {"edge_rows", "read_sources"},
     "09": {"masked_content_weights", "sharpen_links"},
+    "10": {"dot_product_weights", "delta_rule_update"},
 }
 
 ONEPLUS = '''import torch.nn.functional as F

@@ -87,3 +87,47 @@ def test_learning_prints_a_table_and_says_when_a_seed_fails(capsys):
     out = capsys.readouterr().out
     assert "seed   0: NOT reached at step     2" in out  # 2 steps cannot learn copy
     assert "dnc-copy      0 / 1" in out and out.rstrip().endswith("yes")
+
+
+def test_generalisation_writes_the_table_and_the_checkpoints(tmp_path, capsys):
+    """A tiny run of the length-generalisation benchmark: every model, one task, one seed."""
+    import csv
+
+    import generalisation
+    from memlab.train import load_checkpoint
+
+    out = tmp_path / "table.csv"
+    generalisation.main([
+        "--tasks", "duplicate", "--seeds", "4", "--steps", "2", "--train-length", "2",
+        "--eval-batch", "2", "--csv", str(out), "--save-dir", str(tmp_path / "ckpt"),
+    ])
+    rows = list(csv.DictReader(out.open()))
+    models = list(generalisation.MODELS)
+    # one row per task, model, seed and length: N = 2, then N + 1 .. 4N = 3 .. 8
+    assert len(rows) == len(models) * 7
+    assert {row["model"] for row in rows} == set(models)
+    assert sorted({int(row["length"]) for row in rows}) == list(range(2, 9))
+    assert all(0.0 <= float(row["accuracy"]) <= 1.0 and row["steps"] == "2" for row in rows)
+    table = capsys.readouterr().out
+    assert "transformer_alibi" in table and "best" in table and "median" in table
+
+    path = tmp_path / "ckpt" / "duplicate_transformer_rope_seed4.pt"
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.model.config["positional"] == "rope"
+    assert checkpoint.task.name == "duplicate" and checkpoint.task.max_length == 2
+    assert checkpoint.extra["command"].startswith(
+        "python benchmarks/generalisation.py --tasks duplicate --models transformer_rope "
+        "--seeds 4 --steps 2")
+    dnc = load_checkpoint(tmp_path / "ckpt" / "duplicate_dnc_s_seed4.pt").model
+    assert dnc.config["link_sharpness"]
+    assert dnc.config["memory_size"] >= 4 * 10  # holds the longest test string of N = 10
+
+
+def test_generalisation_parameter_counts_are_comparable():
+    """The models of the table have 25-75 thousand parameters each (stated in the chapter)."""
+    import generalisation
+    from memlab.tasks import ReverseTask
+
+    counts = {name: sum(p.numel() for p in generalisation.build(name, ReverseTask()).parameters())
+              for name in generalisation.MODELS}
+    assert all(25_000 <= n <= 75_000 for n in counts.values()), counts

@@ -1,8 +1,11 @@
 """Tests of memlab.train and the command line: training, evaluation, checkpoints, progress."""
 
+import dataclasses
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -440,3 +443,290 @@ def test_ntm_clips_its_interface_and_old_checkpoints_keep_their_behaviour(tmp_pa
     assert load_checkpoint(path).model.config["interface_clip"] is None
     with pytest.raises(ValueError, match="interface_clip must be a positive number"):
         memlab.NTM(3, 2, interface_clip=0)
+
+
+# --- stop_at confirmed on held-out data -----------------------------------------------------------
+
+
+def test_stop_at_is_confirmed_on_a_held_out_batch(monkeypatch):
+    """Training stops at an interval below stop_at only if a held-out batch is below it too."""
+    from memlab import train as training
+
+    verdicts, calls = [2e9, 0.5], []
+
+    def fake_measure(model, task, batch_size, seed):
+        calls.append((task, batch_size, seed))
+        return {"bit_errors": verdicts[len(calls) - 1], "bits_per_sequence": 0.0}
+
+    monkeypatch.setattr(training, "measure", fake_measure)
+    task = CopyTask(width=3, max_length=3)
+    history = train(StandIn(4, 3), task, steps=20, batch_size=4, log_every=2, stop_at=1e9)
+    assert history.step == [2, 4] and history.stopped == "solved"  # the first check failed
+    assert history.held_out == [(2, 2e9), (4, 0.5)]
+    assert [batch for _, batch, _ in calls] == [64, 64]  # max(64, 4 x 4)
+    seeds = [seed for _, _, seed in calls]
+    assert seeds == [training.STOP_CHECK_SEED + 2, training.STOP_CHECK_SEED + 4]  # fresh each
+    calls.clear()
+    verdicts[:] = [0.5]
+    curriculum = memlab.curriculum.Curriculum.lengths((2, 3), threshold=100.0)
+    history = train(StandIn(4, 3), task, steps=20, batch_size=32, log_every=2, stop_at=1e9,
+                    curriculum=curriculum)
+    assert history.level == [0, 1] and history.held_out == [(4, 0.5)]  # the last level only
+    assert calls[0][:2] == (curriculum.task_at(task, 1), 128)
+
+
+def test_stop_at_records_its_held_out_checks():
+    task = CopyTask(width=3, max_length=3)
+    history = train(StandIn(4, 3), task, steps=6, batch_size=4, log_every=2, stop_at=1e9)
+    assert history.step == [2] and history.stopped == "solved"
+    assert len(history.held_out) == 1 and isinstance(history.held_out[0][1], float)
+    never = train(StandIn(4, 3), task, steps=6, batch_size=4, log_every=2, stop_at=1e-9)
+    assert never.step == [2, 4, 6] and never.held_out == [] and never.stopped == "steps"
+
+
+# --- resumable checkpoints ------------------------------------------------------------------------
+
+
+def _tiny_dnc(task, seed=0):
+    seed_everything(seed)
+    return memlab.build_model("dnc", input_size=task.input_size, output_size=task.output_size,
+                              **TINY["dnc"])
+
+
+def test_train_saves_a_resumable_checkpoint_every_n_steps(tmp_path, monkeypatch):
+    from memlab import train as training
+
+    saved = []
+    real_save = training.save_checkpoint
+
+    def spy(path, model, task, history, extra, run):
+        saved.append((run.step, run.count, len(history)))
+        real_save(path, model, task, history, extra, run)
+
+    monkeypatch.setattr(training, "save_checkpoint", spy)
+    task = CopyTask(width=4, max_length=3)
+    path = tmp_path / "run.pt"
+    history = train(_tiny_dnc(task), task, 10, batch_size=2, log_every=4, checkpoint=path,
+                    save_every=3, checkpoint_extra={"command": "test"})
+    # every 3 steps (with the unfinished interval's step count) and at the end
+    assert saved == [(3, 3, 0), (6, 2, 1), (9, 1, 2), (10, 0, 3)]
+    data = torch.load(path, weights_only=True)  # plain data and tensors only
+    assert data["run"]["generator"].dtype == torch.uint8 and data["extra"] == {"command": "test"}
+    loaded = load_checkpoint(path)
+    assert loaded.history == history and loaded.history.stopped == "steps"
+    assert loaded.run.step == 10 and loaded.run.optimizer == "adam"
+    assert len(loaded.run.optimizer_state["state"]) == len(list(loaded.model.parameters()))
+    with pytest.raises(ValueError, match="save_every needs a checkpoint"):
+        train(_tiny_dnc(task), task, 2, save_every=1)
+    with pytest.raises(ValueError, match="memlab model"):
+        train(StandIn(5, 4), task, 2, checkpoint=path)
+
+
+@pytest.mark.parametrize("name", ["adam", "rmsprop"])
+def test_optimiser_state_round_trip(name, tmp_path, monkeypatch):
+    """The optimiser's state_dict saved with the run is the one a resumed run starts from."""
+    made = []
+    real = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}[name]
+
+    def spy(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(torch.optim, real.__name__, spy)
+    task = CopyTask(width=4, max_length=3)
+    path = tmp_path / "run.pt"
+    train(_tiny_dnc(task), task, 3, batch_size=2, optimizer=name, checkpoint=path)
+    saved = made[0].state_dict()
+    loaded = load_checkpoint(path).run.optimizer_state
+    assert loaded["param_groups"] == saved["param_groups"]
+    assert loaded["state"].keys() == saved["state"].keys()
+    for index, state in saved["state"].items():
+        assert loaded["state"][index].keys() == state.keys()
+        for key, value in state.items():
+            assert torch.equal(loaded["state"][index][key], value), (index, key)
+
+    checkpoint = load_checkpoint(path)
+    train(checkpoint.model, task, 2, batch_size=2, optimizer=name, lr=1e-3, resume=checkpoint)
+    resumed = made[1]
+    assert resumed.param_groups[0]["lr"] == 1e-3  # this run's step size, the saved state
+    first = resumed.state[next(iter(resumed.state))]
+    assert float(first["step"]) == 5  # 3 saved steps and 2 more
+    other = "rmsprop" if name == "adam" else "adam"
+    with pytest.raises(ValueError, match=f"optimizer={name!r}"):
+        train(checkpoint.model, task, 1, optimizer=other, resume=checkpoint)
+
+
+@pytest.fixture
+def caught_signals():
+    """SIGINT or SIGTERM reaching the test (not caught by train) fails it, not the session."""
+
+    def unexpected(signum, frame):
+        raise RuntimeError(f"{signal.Signals(signum).name} was not caught by train()")
+
+    previous = {s: signal.signal(s, unexpected) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield unexpected
+    for s, handler in previous.items():
+        signal.signal(s, handler)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_saves_and_stops_and_the_run_resumes_exactly(signum, tmp_path, monkeypatch,
+                                                              caught_signals):
+    task = CopyTask(width=4, min_length=1, max_length=3)
+    curriculum = memlab.curriculum.Curriculum.lengths((2, 3), threshold=100.0, patience=2)
+    options = dict(batch_size=2, log_every=3, curriculum=curriculum, seed=5)
+    reference = _tiny_dnc(task)
+    whole = train(reference, task, 12, **options)
+
+    real_batch, calls = CopyTask.batch, []
+
+    def batch(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:  # the signal arrives during step 5
+            signal.raise_signal(signum)
+        return real_batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(CopyTask, "batch", batch)
+    path = tmp_path / "run.pt"
+    stopped = train(_tiny_dnc(task), task, 12, checkpoint=path, **options)
+    monkeypatch.setattr(CopyTask, "batch", real_batch)
+    assert signal.getsignal(signum) is caught_signals  # the handlers are put back
+    assert stopped.stopped == signal.Signals(signum).name and stopped.step == [3]
+    checkpoint = load_checkpoint(path)
+    run = checkpoint.run  # 1 of the 2 intervals that climb a level passed, 2 steps into the next
+    assert (run.step, run.count, run.level, run.passed) == (5, 2, 0, 1)
+
+    other_start = _tiny_dnc(task, seed=1)  # its weights are replaced by the checkpoint's
+    rest = train(other_start, task, 7, resume=checkpoint, **{**options, "seed": 99})
+    for key, value in reference.state_dict().items():
+        assert torch.equal(other_start.state_dict()[key], value), key
+    assert dataclasses.replace(rest, seconds=[]) == dataclasses.replace(whole, seconds=[])
+
+    # without the optimiser's state it is another run
+    fresh = checkpoint._replace(run=dataclasses.replace(checkpoint.run, optimizer_state=None))
+    restarted = _tiny_dnc(task)
+    train(restarted, task, 7, resume=fresh, **options)
+    assert any(not torch.equal(a, b)
+               for a, b in zip(restarted.parameters(), reference.parameters()))
+
+
+def test_checkpoints_without_the_new_fields_still_load(tmp_path, capsys):
+    """Checkpoints saved before RunState, held_out and stopped (version 1) load and resume."""
+    task = CopyTask(width=4, max_length=3)
+    model = _tiny_dnc(task)
+    path = tmp_path / "old.pt"
+    save_checkpoint(path, model, task, train(model, task, 2, batch_size=2, log_every=1))
+    data = torch.load(path, weights_only=True)
+    for key in ("held_out", "stopped"):
+        del data["history"][key]
+    torch.save({**data, "version": 1}, path)
+    old = load_checkpoint(path)
+    assert old.run is None and old.history.held_out == [] and old.history.stopped == ""
+    assert train(old.model, task, 2, batch_size=2, log_every=1, resume=old).step == [1, 2, 3, 4]
+    common = ["train", "--model", "dnc", "--task", "copy", "--width", "4", "--max-length", "3",
+              "--hidden-size", "8", "--memory-size", "4", "--word-size", "4", "--read-heads", "1",
+              "--batch-size", "2", "--log-every", "1"]
+    assert main([*common, "--steps", "1", "--resume", str(path), "--out", str(path)]) == 0
+    assert "resuming" in capsys.readouterr().out
+    assert load_checkpoint(path).history.step == [1, 2, 3]
+
+
+# --- the command line: --until-step, --resume, --save-every, --keep-optimizer ---------------------
+
+
+TINY_DNC_COPY = ["train", "--model", "dnc", "--task", "copy", "--width", "4", "--max-length", "3",
+                 "--hidden-size", "8", "--memory-size", "4", "--word-size", "4", "--read-heads", "1",
+                 "--batch-size", "2", "--seed", "3", "--threads", "1"]
+TINY_RUN = [*TINY_DNC_COPY, "--log-every", "2"]
+
+
+def test_command_line_until_step_resumes_until_done(tmp_path, capsys):
+    out = tmp_path / "run.pt"
+    command = [*TINY_RUN, "--until-step", "4", "--out", str(out), "--resume"]
+    assert main(command) == 0  # a bare --resume with no file yet starts afresh
+    assert "starting afresh" in capsys.readouterr().out
+    finished = load_checkpoint(out)
+    assert finished.history.step == [2, 4] and finished.run.step == 4
+    assert finished.run.optimizer_state is None  # a finished run's file stays small
+    before = out.read_bytes()
+    assert main(command) == 0  # done: the same command again changes nothing
+    assert "nothing to train" in capsys.readouterr().out and out.read_bytes() == before
+    longer = [*TINY_RUN, "--until-step", "6", "--resume", str(out), "--out", str(out),
+              "--keep-optimizer"]
+    assert main(longer) == 0
+    assert "resuming" in capsys.readouterr().out
+    kept = load_checkpoint(out)
+    assert kept.history.step == [2, 4, 6] and kept.run.optimizer_state is not None
+    assert out.stat().st_size > 1.5 * len(before)
+    assert len(kept.extra["commands"]) == 2
+
+    solved = tmp_path / "solved.pt"
+    assert main([*TINY_RUN, "--until-step", "50", "--stop-at", "1e9", "--out", str(solved)]) == 0
+    assert load_checkpoint(solved).history.stopped == "solved"
+    assert main([*TINY_RUN, "--until-step", "50", "--stop-at", "1e9", "--out", str(solved),
+                 "--resume"]) == 0
+    assert "stopped solved at step 2" in capsys.readouterr().out
+
+    with pytest.raises(SystemExit):
+        main([*TINY_RUN, "--steps", "2", "--until-step", "4"])
+    assert main([*TINY_RUN, "--until-step", "0", "--out", str(tmp_path / "x.pt")]) == 2
+    assert main([*TINY_RUN, "--steps", "2", "--save-every", "0",
+                 "--out", str(tmp_path / "x.pt")]) == 2
+    assert "save_every" in capsys.readouterr().err
+
+
+KILLED_STEPS = 120
+
+
+def _run_command(out, *more):
+    """python -m memlab train: a tiny DNC on copy, until step KILLED_STEPS, saved to ``out``."""
+    return [sys.executable, "-m", "memlab", *TINY_DNC_COPY, "--log-every", "10",
+            "--until-step", str(KILLED_STEPS), "--out", str(out), *more]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The run the interrupted ones must match, in this process (one thread, same seed)."""
+    out = tmp_path_factory.mktemp("uninterrupted") / "run.pt"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEMLAB_PROGRESS", "off")
+        threads = torch.get_num_threads()
+        assert main(_run_command(out)[3:]) == 0
+        torch.set_num_threads(threads)
+    return load_checkpoint(out)
+
+
+@pytest.mark.parametrize("signum,resume", [(signal.SIGTERM, "path"), (signal.SIGINT, "bare")])
+def test_python_dash_m_killed_and_resumed_matches_an_uninterrupted_run(signum, resume, tmp_path,
+                                                                       uninterrupted):
+    out = tmp_path / "run.pt"
+    env = {**os.environ, "MEMLAB_PROGRESS": "off"}
+    child = subprocess.Popen(_run_command(out, "--save-every", "3"), env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not out.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        child.send_signal(signum)  # after its first save
+        stdout, stderr = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 128 + signum, (
+        f"exit {child.returncode}: the run ended before it was interrupted?\n{stdout}\n{stderr}")
+    name = signal.Signals(signum).name
+    assert f"stopped by {name}" in stdout and "Traceback" not in stderr
+    killed = load_checkpoint(out)
+    assert killed.history.stopped == name and 3 <= killed.run.step < KILLED_STEPS
+    assert killed.run.optimizer_state is not None
+
+    again = _run_command(out, "--resume", *([str(out)] if resume == "path" else []))
+    result = subprocess.run(again, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"resuming {out} after step {killed.run.step}" in result.stdout
+    finished = load_checkpoint(out)
+    for key, value in uninterrupted.model.state_dict().items():
+        assert torch.equal(finished.model.state_dict()[key], value), key
+    assert finished.history.loss == uninterrupted.history.loss
+    assert (dataclasses.replace(finished.history, seconds=[])
+            == dataclasses.replace(uninterrupted.history, seconds=[]))
+    assert torch.equal(finished.run.generator, uninterrupted.run.generator)
