@@ -11,6 +11,12 @@ between two marker lines, followed by a code cell that checks it::
 
     checks.shift(my_shift)                 # the check cell right after it
 
+A written question, graded by hand, is a read-only markdown cell headed
+``### Question N.k: ...`` followed by a markdown answer cell that nbgrader
+grades by hand (``solution`` and ``grade`` true, ``points`` set, grade id
+``<question's grade id>-answer``), whose whole source is the model answer in a
+dropdown admonition: folded on the web page, cleared in a student version.
+
 Command line::
 
     python -m memlab.assign SRC OUT            # write student versions of SRC's notebooks to OUT
@@ -21,7 +27,8 @@ Command line::
 In a student version every solution region (markers included) becomes
 ``raise NotImplementedError`` at the marker's indentation (or, outside a
 function, ``# YOUR CODE HERE`` and ``raise NotImplementedError()``), the
-exercise cells lose their ``hide-input`` tag, and every output is cleared.
+exercise cells lose their ``hide-input`` tag, every written answer becomes
+``YOUR ANSWER HERE`` (as in nbgrader's release), and every output is cleared.
 """
 from __future__ import annotations
 
@@ -31,9 +38,10 @@ import csv
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Union
 
 import nbformat
 
@@ -41,6 +49,11 @@ BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 HIDE_TAG = "hide-input"
 CHECK_SUFFIX = "-check"   # nbgrader grade id of a check cell: "<chapter>-<name>-check"
+ANSWER_SUFFIX = "-answer"  # grade id of a written answer: "<chapter>-q-<slug>-answer"
+TEXT_STUB = "YOUR ANSWER HERE"  # what nbgrader's release leaves of a written answer
+QUESTION_HEADING = re.compile(r"^###\s+Question\s+\d+\.\d+:", re.MULTILINE)
+DROPDOWN = re.compile(r"^```\{admonition\}[^\n]*\n:class: dropdown[ \t]*$", re.MULTILINE)
+GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")  # the grade ids nbgrader accepts
 CHECK_CALL = re.compile(r"\bchecks\.([A-Za-z_]\w*)\s*\(")
 DEF_LINE = re.compile(r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 
@@ -64,8 +77,8 @@ class Exercise:
     """One exercise of a notebook: the cell with the solution and the cell checking it."""
 
     cell: int                     # index of the exercise cell
-    function: Optional[str]       # the function it defines, if any
-    check_cell: Optional[int]     # index of the next code cell
+    function: str | None       # the function it defines, if any
+    check_cell: int | None     # index of the next code cell
     checks: list = field(default_factory=list)  # names called as checks.<name>(...) there
 
     @property
@@ -90,6 +103,92 @@ def find_exercises(nb) -> list[Exercise]:
     return found
 
 
+def is_written_answer(cell) -> bool:
+    """Whether a cell is a written answer: a markdown cell that nbgrader grades by hand."""
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "markdown" and bool(meta.get("solution")) and bool(meta.get("grade"))
+
+
+@dataclass
+class Question:
+    """A written question of a notebook: the question cell and the answer cell after it."""
+
+    cell: int                # index of the question cell (the cell before the answer)
+    answer_cell: int         # index of the answer cell
+    grade_id: str            # the answer's nbgrader grade id, "<chapter>-q-<slug>-answer"
+    points: float | None     # the answer's points
+
+    @property
+    def name(self) -> str:
+        """The question's name: its answer's grade id without "-answer"."""
+        return exercise_of(self.grade_id)
+
+
+def find_questions(nb) -> list[Question]:
+    """The written questions of a notebook, in order."""
+    return [Question(index - 1, index, str(cell.metadata["nbgrader"].get("grade_id", "")),
+                     cell.metadata["nbgrader"].get("points"))
+            for index, cell in enumerate(nb.cells) if is_written_answer(cell)]
+
+
+def question_problems(nb) -> list[str]:
+    """What is wrong with the written questions of a notebook (and with any nbgrader grade id).
+
+    Each answer cell must have points, a grade id ending in "-answer", its model answer in a
+    dropdown admonition, and right before it a read-only "### Question" cell whose grade id is
+    the answer's without "-answer"; each "### Question" cell must have its answer after it.
+    nbgrader's own rules are checked too: a markdown cell it grades is also a solution cell, and
+    grade ids are unique and made of letters, digits, - and _.
+    """
+    problems = []
+    for question in find_questions(nb):
+        where = f"cell {question.answer_cell}"
+        answer = nb.cells[question.answer_cell]
+        if not question.grade_id.endswith(ANSWER_SUFFIX):
+            problems.append(f"{where}: the answer's grade id {question.grade_id!r} does not end in "
+                            f"{ANSWER_SUFFIX!r}")
+        points = question.points
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
+            problems.append(f"{where}: a written answer needs points > 0, not {points!r}")
+        if answer.metadata["nbgrader"].get("locked"):
+            problems.append(f"{where}: the answer cell is locked, so no one can write in it")
+        if not DROPDOWN.search(answer.source):
+            problems.append(f"{where}: the model answer is not in a dropdown admonition")
+        before = nb.cells[question.cell] if question.cell >= 0 else None
+        meta = before.metadata.get("nbgrader", {}) if before is not None else {}
+        heading = before is not None and before.cell_type == "markdown" and \
+            QUESTION_HEADING.search(before.source)
+        if not heading:
+            problems.append(f"{where}: the cell before a written answer must be its "
+                            f"'### Question N.k:' text")
+        elif not meta.get("locked") or meta.get("grade") or meta.get("solution"):
+            problems.append(f"cell {question.cell}: the question cell must be read-only for "
+                            f"nbgrader (locked, not graded, not a solution)")
+        elif meta.get("grade_id") != question.name:
+            problems.append(f"cell {question.cell}: the question's grade id is "
+                            f"{meta.get('grade_id')!r}, its answer's is {question.grade_id!r}")
+    ids = []
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown" and QUESTION_HEADING.search(cell.source) and not (
+                index + 1 < len(nb.cells) and is_written_answer(nb.cells[index + 1])):
+            problems.append(f"cell {index}: a '### Question' cell must be followed by its written "
+                            f"answer")
+        if cell.cell_type == "markdown" and bool(meta.get("grade")) != bool(meta.get("solution")):
+            problems.append(f"cell {index}: a markdown cell that nbgrader grades must also be a "
+                            f"solution cell, and the reverse")
+        if meta.get("grade") or meta.get("solution") or meta.get("locked"):
+            grade_id = meta.get("grade_id")
+            if not isinstance(grade_id, str) or not GRADE_ID.match(grade_id):
+                problems.append(f"cell {index}: nbgrader grade id {grade_id!r} is not letters, "
+                                f"digits, - and _")
+            ids.append(grade_id)
+    duplicates = sorted({str(i) for i in ids if ids.count(i) > 1})
+    if duplicates:
+        problems.append(f"duplicate nbgrader grade ids: {', '.join(duplicates)}")
+    return problems
+
+
 def find_check_cells(nb) -> list[tuple[int, list]]:
     """(cell index, check names) for every code cell that calls checks.<name>(...).
 
@@ -106,11 +205,12 @@ def chapter_id(path: PathLike) -> str:
     return match.group(1) if match else re.sub(r"[^A-Za-z0-9_-]", "_", stem)
 
 
-def layout_problems(nb, known_checks: Optional[Sequence[str]] = None) -> list[str]:
+def layout_problems(nb, known_checks: Sequence[str] | None = None) -> list[str]:
     """What is wrong with the exercises of a notebook, one line each (empty when all is well).
 
     Each exercise cell must hold balanced marker lines, carry the hide-input tag and
-    be followed by a code cell that calls checks.<name>(...), with a known name.
+    be followed by a code cell that calls checks.<name>(...), with a known name; the
+    written questions must pass `question_problems`.
     """
     if known_checks is None:
         from . import checks
@@ -138,7 +238,7 @@ def layout_problems(nb, known_checks: Optional[Sequence[str]] = None) -> list[st
             if exercise.function and exercise.function not in nb.cells[exercise.check_cell].source:
                 problems.append(f"cell {exercise.check_cell}: the check does not receive "
                                 f"{exercise.function}, the function of cell {exercise.cell}")
-    return problems
+    return problems + question_problems(nb)
 
 
 # --------------------------------------------------------------------------- student versions
@@ -201,6 +301,8 @@ def student_notebook(nb):
     """A student version of a notebook (a new notebook; ``nb`` is left as it is)."""
     nb = copy.deepcopy(nb)
     for index, cell in enumerate(nb.cells):
+        if is_written_answer(cell):
+            cell.source = TEXT_STUB
         if cell.cell_type != "code":
             continue
         cell.outputs = []
@@ -266,7 +368,7 @@ class Result:
     message: str = ""
 
 
-def _error_of(cell) -> Optional[str]:
+def _error_of(cell) -> str | None:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
             name, value = output.get("ename", "Error"), output.get("evalue", "")
@@ -299,7 +401,7 @@ def require_kernel(kernel_name: str) -> None:
         raise ValueError(f"no Jupyter kernel named {kernel_name!r} (installed: {known})") from None
 
 
-def run_notebook(path: PathLike, cwd: Optional[PathLike] = None, timeout: int = 600,
+def run_notebook(path: PathLike, cwd: PathLike | None = None, timeout: int = 600,
                  kernel_name: str = "python3"):
     """Execute a notebook cell by cell, going on after errors; returns (notebook, failure).
 
@@ -323,7 +425,7 @@ def run_notebook(path: PathLike, cwd: Optional[PathLike] = None, timeout: int = 
     return nb, None
 
 
-def grade_notebook(path: PathLike, student: str, cwd: Optional[PathLike] = None,
+def grade_notebook(path: PathLike, student: str, cwd: PathLike | None = None,
                    timeout: int = 600, kernel_name: str = "python3") -> list[Result]:
     """Run one submitted notebook; one Result per check cell (passed: it ran without error).
 
@@ -353,7 +455,7 @@ def _submissions(root: Path) -> list[tuple[str, Path]]:
     return pairs
 
 
-def grade(submissions: PathLike, cwd: Optional[PathLike] = None, timeout: int = 600,
+def grade(submissions: PathLike, cwd: PathLike | None = None, timeout: int = 600,
           kernel_name: str = "python3") -> list[Result]:
     """Grade every notebook under ``submissions`` (see _submissions for the layout).
 
@@ -432,15 +534,22 @@ class Score:
     assignment: str  #: nbgrader's name of the assignment, e.g. "ch02"
     student: str  #: the student's id in the gradebook
     notebook: str  #: the notebook's name, without ".ipynb"
-    exercise: str  #: "<chapter>-<check>": the cell's grade id without "-check"
+    exercise: str  #: "<chapter>-<check>": the cell's grade id without "-check" (or "-answer")
     score: float  #: nbgrader's score: the manual grade if any, else the autograder's
     max_score: float  #: the cell's points
     message: str = ""  #: first line of the error in the autograded notebook, if any
 
 
 def exercise_of(grade_id: str) -> str:
-    """'02-update_link' for the check cell's grade id '02-update_link-check'."""
-    return grade_id[: -len(CHECK_SUFFIX)] if grade_id.endswith(CHECK_SUFFIX) else grade_id
+    """The exercise of a grade id: the grade id without "-check" or "-answer".
+
+    '02-update_link' for the check cell's '02-update_link-check', '02-q-allocation-sum' for
+    the written answer's '02-q-allocation-sum-answer'.
+    """
+    for suffix in (CHECK_SUFFIX, ANSWER_SUFFIX):
+        if grade_id.endswith(suffix):
+            return grade_id[: -len(suffix)]
+    return grade_id
 
 
 def _autograded_errors(path: Path) -> tuple[dict, dict]:
@@ -459,7 +568,7 @@ def _autograded_errors(path: Path) -> tuple[dict, dict]:
     return order, messages
 
 
-def gradebook_scores(course: PathLike = ".", db_url: Optional[str] = None) -> list[Score]:
+def gradebook_scores(course: PathLike = ".", db_url: str | None = None) -> list[Score]:
     """Every graded cell's score in the gradebook of an nbgrader course, after autograde.
 
     ``course`` is the course folder (the one with ``nbgrader_config.py``); the gradebook is
@@ -522,8 +631,10 @@ COMMANDS = ("student", "check", "grade", "gradebook")
 
 
 def _checkpoints_env() -> None:
-    """Make a relative MEMLAB_CHECKPOINTS absolute, so that the kernels (which run in other
-    folders) read the same folder; a ValueError when it names no folder."""
+    """Make a relative MEMLAB_CHECKPOINTS absolute, so that the kernels read the same folder.
+
+    The kernels run in other folders. A ValueError when it names no folder.
+    """
     from .shipped import FOLDER_ENV
 
     value = os.environ.get(FOLDER_ENV, "").strip()
@@ -532,7 +643,8 @@ def _checkpoints_env() -> None:
         os.environ[FOLDER_ENV] = str(folder.resolve())
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``python -m memlab.assign``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else "student"
     if argv and argv[0] == command:
@@ -556,7 +668,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if command == "check":
         parser = argparse.ArgumentParser(prog=f"{prog} check", description=(
             "Verify the exercise layout of the notebooks in SRC (markers, hide-input tag, "
-            "check cell); exit 1 on any problem."))
+            "check cell, written questions and their nbgrader metadata); exit 1 on any problem."))
         parser.add_argument("src", help="a folder of notebooks (or one notebook)")
         args = parser.parse_args(argv)
         bad = 0
@@ -565,7 +677,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for problem in layout_problems(nb):
                 print(f"{path}: {problem}")
                 bad += 1
-            print(f"{path}: {len(find_exercises(nb))} exercise(s)")
+            print(f"{path}: {len(find_exercises(nb))} exercise(s), "
+                  f"{len(find_questions(nb))} written question(s)")
         return 1 if bad else 0
     if command == "gradebook":
         parser = argparse.ArgumentParser(prog=f"{prog} gradebook", description=(

@@ -12,9 +12,16 @@ becomes an nbgrader solution cell, and the code cell right after it, which calls
     check:    {"solution": false, "grade": true,  "locked": true, "points": 1,
                "grade_id": "<chapter>-<name>-check", "schema_version": 3}
 
-<chapter> is the notebook's number (01, 02, ...), <name> the check's name. Solution
-or grade metadata left on cells that are no longer exercises is removed. Running it
-twice changes nothing the second time.
+<chapter> is the notebook's number (01, 02, ...), <name> the check's name. A written
+question (see memlab.assign) keeps its grade id and points; its cells get the rest:
+
+    question: {"solution": false, "grade": false, "locked": true,
+               "grade_id": "<chapter>-q-<slug>", "schema_version": 3}
+    answer:   {"solution": true,  "grade": true,  "locked": false, "points": <its points>,
+               "grade_id": "<chapter>-q-<slug>-answer", "schema_version": 3}
+
+Solution or grade metadata left on cells that are no longer exercises or answers is
+removed. Running it twice changes nothing the second time.
 """
 from __future__ import annotations
 
@@ -27,13 +34,19 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from memlab.assign import CHECK_SUFFIX, chapter_id, find_exercises  # noqa: E402
+from memlab.assign import (  # noqa: E402
+    CHECK_SUFFIX,
+    chapter_id,
+    exercise_of,
+    find_exercises,
+    find_questions,
+)
 
 SCHEMA_VERSION = 3
 
 
 def wanted_metadata(nb, chapter: str) -> dict[int, dict]:
-    """{cell index: nbgrader metadata} for the exercise and check cells of a notebook."""
+    """{cell index: nbgrader metadata} for the exercise, check, question and answer cells."""
     wanted = {}
     for exercise in find_exercises(nb):
         grade_id = f"{chapter}-{exercise.name}"
@@ -43,6 +56,15 @@ def wanted_metadata(nb, chapter: str) -> dict[int, dict]:
             wanted[exercise.check_cell] = {"solution": False, "grade": True, "locked": True,
                                            "points": 1, "grade_id": grade_id + CHECK_SUFFIX,
                                            "schema_version": SCHEMA_VERSION}
+    for question in find_questions(nb):
+        points = question.points if question.points is not None else 1
+        wanted[question.answer_cell] = {"solution": True, "grade": True, "locked": False,
+                                        "points": points, "grade_id": question.grade_id,
+                                        "schema_version": SCHEMA_VERSION}
+        if question.cell >= 0 and nb.cells[question.cell].cell_type == "markdown":
+            wanted[question.cell] = {"solution": False, "grade": False, "locked": True,
+                                     "grade_id": exercise_of(question.grade_id),
+                                     "schema_version": SCHEMA_VERSION}
     return wanted
 
 

@@ -84,7 +84,8 @@ def synthetic_notebook():
         new_code_cell(LATER),
         new_markdown_cell("## Wrap-up"),
     ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     return nb
 
 
@@ -102,7 +103,8 @@ def errors(nb):
 
 
 def printed(cell):
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream")
 
 
 @pytest.fixture(scope="module")
@@ -146,9 +148,11 @@ def test_function_body_becomes_raise_at_marker_indentation():
     ("class A:\n    def f(self,\n          x):\n        ### BEGIN SOLUTION\n        return x\n"
      "        ### END SOLUTION\n    g = 1",
      "class A:\n    def f(self,\n          x):\n        raise NotImplementedError\n    g = 1"),
-    ("def f(x):\n    for i in x:\n        ### BEGIN SOLUTION\n        pass\n        ### END SOLUTION\n"
+    ("def f(x):\n    for i in x:\n        ### BEGIN SOLUTION\n        pass\n"
+     "        ### END SOLUTION\n"
      "    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
-     "def f(x):\n    for i in x:\n        raise NotImplementedError\n    raise NotImplementedError"),
+     "def f(x):\n    for i in x:\n        raise NotImplementedError\n"
+     "    raise NotImplementedError"),
     ("async def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
      "async def f():\n    raise NotImplementedError"),
 ])
@@ -394,7 +398,8 @@ def test_format_grades_marks_missing_exercises():
 # --------------------------------------------------------------------------- nbgrader metadata
 
 def load_nbgrader_meta():
-    spec = importlib.util.spec_from_file_location("nbgrader_meta", ROOT / "scripts" / "nbgrader_meta.py")
+    spec = importlib.util.spec_from_file_location("nbgrader_meta",
+                                                  ROOT / "scripts" / "nbgrader_meta.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -438,6 +443,86 @@ def test_nbgrader_metadata(tmp_path, capsys):
 
     student = assign.student_notebook(nb)
     assert student.cells[3].metadata.nbgrader["solution"] is True  # carried to student versions
+
+
+# --------------------------------------------------------------------------- written questions
+
+QUESTION = "### Question 1.1: Why a sum\n\n*Derivation.* Show that the weights sum to at most 1."
+ANSWER = "```{admonition} Answer\n:class: dropdown\nThe products telescope.\n```"
+
+
+def with_question(nb=None):
+    """The synthetic notebook with a written question (question and answer cells) at its end."""
+    nb = synthetic_notebook() if nb is None else nb
+    question, answer = new_markdown_cell(QUESTION), new_markdown_cell(ANSWER)
+    question.metadata["nbgrader"] = {"grade": False, "locked": True, "solution": False,
+                                     "grade_id": "01-q-why-a-sum", "schema_version": 3}
+    answer.metadata["nbgrader"] = {"grade": True, "solution": True, "locked": False, "points": 1,
+                                   "grade_id": "01-q-why-a-sum-answer", "schema_version": 3}
+    nb.cells += [question, answer]
+    return nb
+
+
+def layout_after(change):
+    """The layout problems of the notebook with a written question, after ``change(nb)``."""
+    nb = with_question()
+    change(nb)
+    return " | ".join(assign.layout_problems(nb))
+
+
+def test_written_questions_are_found_and_checked():
+    nb = with_question()
+    found = assign.find_questions(nb)
+    assert [(q.cell, q.answer_cell, q.grade_id, q.points, q.name) for q in found] == [
+        (11, 12, "01-q-why-a-sum-answer", 1, "01-q-why-a-sum")]
+    assert [e.cell for e in assign.find_exercises(nb)] == list(EXERCISE_CELLS)  # not code exercises
+    assert assign.layout_problems(nb) == []
+    assert assign.exercise_of("01-q-why-a-sum-answer") == "01-q-why-a-sum"
+
+    answer = lambda nb: nb.cells[12].metadata.nbgrader  # noqa: E731
+    question = lambda nb: nb.cells[11].metadata.nbgrader  # noqa: E731
+    assert "needs points > 0, not None" in layout_after(lambda nb: answer(nb).pop("points"))
+    assert "does not end in '-answer'" in layout_after(
+        lambda nb: answer(nb).update(grade_id="01-q-x"))
+    assert "answer cell is locked" in layout_after(lambda nb: answer(nb).update(locked=True))
+    assert "not in a dropdown admonition" in layout_after(
+        lambda nb: setattr(nb.cells[12], "source", "The products telescope."))
+    moved = layout_after(lambda nb: nb.cells.insert(12, new_markdown_cell("A remark.")))
+    assert "must be its '### Question N.k:' text" in moved
+    assert "cell 11: a '### Question' cell must be followed by its written answer" in moved
+    assert "must be read-only" in layout_after(lambda nb: question(nb).update(locked=False))
+    assert "the question's grade id is '01-q-other'" in layout_after(
+        lambda nb: question(nb).update(grade_id="01-q-other"))
+    assert "must also be a solution cell" in layout_after(
+        lambda nb: question(nb).update(grade=True, points=1))
+    assert "duplicate nbgrader grade ids: 01-q-why-a-sum" in layout_after(
+        lambda nb: nb.cells[0].metadata.update(nbgrader=dict(question(nb))))
+    assert "is not letters, digits" in layout_after(
+        lambda nb: answer(nb).update(grade_id="01 q why-answer"))
+
+
+def test_student_version_clears_written_answers():
+    nb = with_question()
+    student = assign.student_notebook(nb)
+    assert student.cells[12].source == assign.TEXT_STUB == "YOUR ANSWER HERE"
+    assert student.cells[11].source == QUESTION and nb.cells[12].source == ANSWER
+    assert student.cells[12].metadata.nbgrader == nb.cells[12].metadata.nbgrader
+
+
+def test_nbgrader_metadata_keeps_written_answers():
+    meta = load_nbgrader_meta()
+    nb = with_question()
+    meta.update(nb, "01")
+    assert nb.cells[11].metadata.nbgrader == {"solution": False, "grade": False, "locked": True,
+                                              "grade_id": "01-q-why-a-sum", "schema_version": 3}
+    assert nb.cells[12].metadata.nbgrader == {"solution": True, "grade": True, "locked": False,
+                                              "points": 1, "grade_id": "01-q-why-a-sum-answer",
+                                              "schema_version": 3}
+    assert meta.update(nb, "01") == []  # idempotent
+    nb.cells[12].metadata.nbgrader["points"] = 2  # an instructor's weighting is kept
+    del nb.cells[11].metadata.nbgrader["schema_version"]
+    assert meta.update(nb, "01") == ["cell 11: nbgrader 01-q-why-a-sum"]
+    assert nb.cells[12].metadata.nbgrader["points"] == 2
 
 
 # --------------------------------------------------------------------------- the real chapters

@@ -1,5 +1,9 @@
 """The instructor guide's nbgrader route, followed on chapter 9 offline.
 
+The chapter's written questions (answer cells that nbgrader grades by hand) are left as released
+by both students, so nbgrader scores them 0 until an instructor grades them; they add their points
+to the maximum and their columns to the gradebook's table.
+
 The test lays out the guide's folders (``teaching/memlab``, a link to this repository, beside
 ``teaching/memlab-course``), writes the guide's ``nbgrader_config.py`` and runs the guide's
 commands with the chapter changed from 2 to 9, which loads shipped checkpoints. Two made-up
@@ -27,6 +31,7 @@ import nbformat
 import pytest
 
 from book_support import ROOT, run_env
+from memlab import assign
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("nbgrader")
@@ -46,7 +51,8 @@ def guide_blocks(language: str) -> list[str]:
 
 def guide_block(language: str, needle: str) -> str:
     found = [b for b in guide_blocks(language) if needle in b]
-    assert len(found) == 1, f"the instructor guide has {len(found)} {language} blocks with {needle!r}"
+    assert len(found) == 1, (
+        f"the instructor guide has {len(found)} {language} blocks with {needle!r}")
     return found[0]
 
 
@@ -63,6 +69,17 @@ def run_bash(script: str, cwd: Path, env: dict, timings: dict, name: str) -> str
     assert proc.returncode == 0, f"{name} failed (exit {proc.returncode}):\n{script}\n" \
                                  f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     return proc.stdout
+
+
+def graded_exercises() -> list[tuple[str, float]]:
+    """(exercise, points) of every cell nbgrader scores in the chapter, in the order of the cells.
+
+    These are the check cells of the exercises and the answers of the written questions.
+    """
+    nb = nbformat.read(str(ROOT / "notebooks" / f"{CHAPTER}.ipynb"), as_version=4)
+    graded = [c.metadata["nbgrader"] for c in nb.cells
+              if c.metadata.get("nbgrader", {}).get("grade")]
+    return [(assign.exercise_of(meta["grade_id"]), float(meta["points"])) for meta in graded]
 
 
 def errors(path: Path) -> dict:
@@ -154,26 +171,37 @@ def test_the_guide_grades_a_checkpoint_chapter_offline(tmp_path):
     with open(course / "grades.csv", newline="") as handle:
         totals = {row["student_id"]: (float(row["raw_score"]), float(row["max_score"]))
                   for row in csv.DictReader(handle)}
-    assert totals == {"alice": (0.0, 2.0), "bob": (1.0, 2.0)}
+    exercises = graded_exercises()
+    names = [name for name, _ in exercises]
+    most = sum(points for _, points in exercises)
+    assert {"09-masked_content_weights", "09-sharpen_links"} < set(names)
+    assert totals == {"alice": (0.0, most), "bob": (1.0, most)}
 
     feedback = (course / "feedback" / "bob" / "ch09" / f"{CHAPTER}.html").read_text()
     assert WRONG_MESSAGE in html.unescape(re.sub(r"<[^>]+>", "", feedback))
 
+    solved = {("bob", "09-masked_content_weights")}  # the one exercise that scores a point
+    score = {(s, e): "1" if (s, e) in solved else "0" for s in ("alice", "bob") for e in names}
+    total = f"{most:g}"
     assert [line.split() for line in table.splitlines()] == [
-        ["student", "09-masked_content_weights", "09-sharpen_links", "score"],
-        ["alice", "0", "0", "0/2"],
-        ["bob", "1", "0", "1/2"]]
+        ["student", *names, "score"],
+        ["alice", *(score["alice", e] for e in names), f"0/{total}"],
+        ["bob", *(score["bob", e] for e in names), f"1/{total}"]]
     with open(course / "nbgrader_exercises.csv", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["assignment", "student", "notebook", "exercise", "score", "max_score",
                        "message"]
+    points = dict(exercises)
     assert [r[:6] for r in rows[1:]] == [
-        ["ch09", "alice", CHAPTER, "09-masked_content_weights", "0", "1"],
-        ["ch09", "alice", CHAPTER, "09-sharpen_links", "0", "1"],
-        ["ch09", "bob", CHAPTER, "09-masked_content_weights", "1", "1"],
-        ["ch09", "bob", CHAPTER, "09-sharpen_links", "0", "1"]]
-    assert [r[6] for r in rows[1:3]] == ["NotImplementedError"] * 2
-    assert rows[3][6] == "" and rows[4][6].startswith(f"AssertionError: {WRONG_MESSAGE}")
+        ["ch09", s, CHAPTER, e, score[s, e], f"{points[e]:g}"]
+        for s in ("alice", "bob") for e in names]
+    message = {(r[1], r[3]): r[6] for r in rows[1:]}
+    assert message["alice", "09-masked_content_weights"] == "NotImplementedError"
+    assert message["alice", "09-sharpen_links"] == "NotImplementedError"
+    assert message["bob", "09-masked_content_weights"] == ""
+    assert message["bob", "09-sharpen_links"].startswith(f"AssertionError: {WRONG_MESSAGE}")
+    written = [e for e in names if e not in ("09-masked_content_weights", "09-sharpen_links")]
+    assert written and all(message[s, e] == "" for s in ("alice", "bob") for e in written)
 
     # the guide's plain route on the same submissions, in the same folder
     exported = (course / "grades.csv").read_bytes()
