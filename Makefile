@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export MEMLAB_PROGRESS := text
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: book test test-fast setup badges check-badges pdf linkcheck colab-check lint-workflows clean
+.PHONY: book test test-fast lint setup badges check-badges pdf linkcheck colab-check lint-workflows clean
 
 # Every chapter is executed afresh (execute_notebooks: force in _config.yml).
 # `make book EXECUTE=cache` reuses the outputs stored in _build/.jupyter_cache
@@ -49,6 +49,12 @@ linkcheck: $(STAMP)
 colab-check:
 	$(PYTHON) -m pip install -e .
 	$(PYTHON) scripts/colab_check.py
+
+# ruff over the Python files, then mypy over memlab/, scripts/ and benchmarks/; their
+# settings are in pyproject.toml (also run by the tests: tests/test_lint.py).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # actionlint over .github/workflows (also run by the tests).
 lint-workflows: $(STAMP)

@@ -1,6 +1,6 @@
 """Length generalisation: train on short strings, score on longer ones (Delétang et al. 2023).
 
-    python benchmarks/generalisation.py                     # the whole table: 3 tasks x 7 models x 3 seeds
+    python benchmarks/generalisation.py        # the whole table: 3 tasks x 7 models x 3 seeds
     python benchmarks/generalisation.py --tasks reverse --models dnc,transformer_alibi --seeds 1
     python benchmarks/generalisation.py --save-dir checkpoints   # also keep every trained model
 
@@ -38,6 +38,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -48,7 +49,7 @@ from memlab.train import evaluate, save_checkpoint, seed_everything, train  # no
 
 TASKS = ("reverse", "duplicate", "odds_first")
 
-MODELS = {
+MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "dnc": ("dnc", dict(hidden_size=64, memory_size=64, word_size=16, read_heads=2)),
     "dnc_s": ("dnc", dict(hidden_size=64, memory_size=64, word_size=16, read_heads=2,
                           link_sharpness=True)),
@@ -73,7 +74,7 @@ def names(text: str, known) -> list:
 
 def seeds_of(text: str) -> list:
     """'1-3' or '1,4' -> a list of seeds."""
-    seeds = []
+    seeds: list[int] = []
     for part in text.split(","):
         low, _, high = part.partition("-")
         seeds.extend(range(int(low), int(high or low) + 1))

@@ -38,14 +38,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import memlab  # noqa: E402
-from memlab.tasks import AssociativeRecallTask, CopyTask, RepeatCopyTask  # noqa: E402
+from memlab.tasks import AssociativeRecallTask, CopyTask, RepeatCopyTask, Task  # noqa: E402
 from memlab.train import measure, seed_everything, train  # noqa: E402
 
 
 @dataclass(frozen=True)
 class Setting:
     model: str
-    task: object
+    task: Task
     threshold: float
     steps: int
     longer: int = 0  # also measure the reached models at this length (0: not)
@@ -62,7 +62,7 @@ SETTINGS = {
 
 def seeds_of(text: str) -> list[int]:
     """'0-9' or '1,4,7' -> a list of seeds."""
-    seeds = []
+    seeds: list[int] = []
     for part in text.split(","):
         low, _, high = part.partition("-")
         seeds.extend(range(int(low), int(high or low) + 1))
@@ -156,7 +156,8 @@ def main(argv=None) -> int:
             result = run(setting, seed, model_options=model_options, **overrides)
             results.append(result)
             state = "reached" if result["reached"] else "NOT reached"
-            print(f"  seed {seed:3d}: {state} at step {result['steps']:5d}, {result['seconds']:6.1f} s,"
+            print(f"  seed {seed:3d}: {state} at step {result['steps']:5d}, "
+                  f"{result['seconds']:6.1f} s,"
                   f" training {result['training']:.3f}, held-out {result['held_out']:.3f}"
                   + (f", length {setting.longer} {result['longer']:.3f}"
                      if result["reached"] and setting.longer else ""),

@@ -21,11 +21,13 @@ def _content(memory, key, strength):
 
 
 class NaiveDNC(nn.Module):
-    def __init__(self, input_size, output_size, hidden_size=64, memory_size=16, word_size=16, read_heads=4):
+    def __init__(self, input_size, output_size, hidden_size=64, memory_size=16, word_size=16,
+                 read_heads=4):
         super().__init__()
         self.N, self.W, self.R = memory_size, word_size, read_heads
         self.cell = nn.LSTMCell(input_size + read_heads * word_size, hidden_size)
-        self.interface = nn.Linear(hidden_size, word_size * read_heads + 3 * word_size + 5 * read_heads + 3)
+        self.interface = nn.Linear(hidden_size,
+                                   word_size * read_heads + 3 * word_size + 5 * read_heads + 3)
         self.output = nn.Linear(hidden_size + read_heads * word_size, output_size)
 
     def forward(self, x):
@@ -69,15 +71,19 @@ class NaiveDNC(nn.Module):
                 retention = retention * (1 - free_gates[r] * read_weights[r])
             usage = (usage + write_weights - usage * write_weights) * retention
             sorted_usage, order = torch.sort(usage, dim=1)
-            product = torch.cumprod(torch.cat([torch.ones(B, 1), sorted_usage[:, :-1]], dim=1), dim=1)
+            product = torch.cumprod(torch.cat([torch.ones(B, 1), sorted_usage[:, :-1]], dim=1),
+                                    dim=1)
             allocation = ((1 - sorted_usage) * product).gather(1, torch.argsort(order, dim=1))
             write_content = _content(memory, write_key, write_strength)
-            write_weights = write_gate * (allocation_gate * allocation + (1 - allocation_gate) * write_content)
-            memory = memory * (torch.ones(B, N, W) - torch.bmm(write_weights.unsqueeze(2), erase.unsqueeze(1)))
+            write_weights = write_gate * (allocation_gate * allocation
+                                          + (1 - allocation_gate) * write_content)
+            memory = memory * (torch.ones(B, N, W) - torch.bmm(write_weights.unsqueeze(2),
+                                                               erase.unsqueeze(1)))
             memory = memory + torch.bmm(write_weights.unsqueeze(2), write_vector.unsqueeze(1))
             eye = torch.eye(N).unsqueeze(0)
             scale = 1 - write_weights.unsqueeze(2) - write_weights.unsqueeze(1)
-            link = (scale * link + torch.bmm(write_weights.unsqueeze(2), precedence.unsqueeze(1))) * (1 - eye)
+            link = (scale * link
+                    + torch.bmm(write_weights.unsqueeze(2), precedence.unsqueeze(1))) * (1 - eye)
             precedence = (1 - write_weights.sum(1, keepdim=True)) * precedence + write_weights
             new_read_weights, reads = [], []
             for r in range(R):
@@ -94,7 +100,8 @@ class NaiveDNC(nn.Module):
 
 
 class NaiveNTM(nn.Module):
-    def __init__(self, input_size, output_size, hidden_size=100, memory_size=128, word_size=20, shift_range=1):
+    def __init__(self, input_size, output_size, hidden_size=100, memory_size=128, word_size=20,
+                 shift_range=1):
         super().__init__()
         self.N, self.W, self.S = memory_size, word_size, 2 * shift_range + 1
         self.cell = nn.LSTMCell(input_size + word_size, hidden_size)

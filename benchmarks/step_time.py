@@ -5,7 +5,8 @@
     python benchmarks/step_time.py --public-ntm ../pytorch-ntm   # with the public NTM
 
 Configurations (batch 32, sequence length 21, copy-sized input 9 and output 8):
-  (a) DNC hidden 64, N=16, W=16, R=4     (b) NTM hidden 100, N=128, W=20, one read and one write head
+  (a) DNC hidden 64, N=16, W=16, R=4
+  (b) NTM hidden 100, N=128, W=20, one read and one write head
 memlab is timed beside benchmarks/naive.py (the same equations written naively),
 interleaved step by step in the same run so that machine noise hits both alike.
 If the public PyTorch DNC is installed (`pip install dnc==1.1.0 --no-deps`, the
@@ -44,7 +45,7 @@ def make_step(model, fused: bool, forward=None, loss=F.binary_cross_entropy_with
 
     `loss(forward(x), y)` is binary cross-entropy on logits unless told otherwise.
     """
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, **({"fused": True} if fused else {}))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True if fused else None)
     generator = torch.Generator().manual_seed(0)
     x = torch.randint(0, 2, (BATCH, LENGTH, INPUT), generator=generator).float()
     y = torch.randint(0, 2, (BATCH, LENGTH, OUTPUT), generator=generator).float()
@@ -69,7 +70,7 @@ def compare(name: str, variants: dict, repeats: int, warmup: int) -> dict:
     for step in variants.values():
         for _ in range(warmup):
             step()
-    times = {label: [] for label in variants}
+    times: dict[str, list[float]] = {label: [] for label in variants}
     for _ in range(repeats):  # interleaved: each round times every variant once
         for label, step in variants.items():
             times[label].append(timed(step))
@@ -80,7 +81,8 @@ def compare(name: str, variants: dict, repeats: int, warmup: int) -> dict:
     print(f"  {'implementation':<26}{'median ms/step':>16}{'speed-up vs naive':>20}"
           + (f"{'vs public':>12}" if public else ""))
     for label, ms in medians.items():
-        print(f"  {label:<26}{ms:>16.1f}{base / ms:>19.2f}x" + (f"{public / ms:>11.2f}x" if public else ""))
+        print(f"  {label:<26}{ms:>16.1f}{base / ms:>19.2f}x"
+              + (f"{public / ms:>11.2f}x" if public else ""))
     return medians
 
 
@@ -125,7 +127,8 @@ def public_ntm_package(path: str) -> Path:
     """The `ntm/` package of a clone of the public NTM at `path`; ValueError if there is none."""
     package_dir = Path(path).expanduser() / "ntm"
     if not (package_dir / "aio.py").is_file():
-        raise ValueError(f"--public-ntm: {path} is not a clone of {PUBLIC_NTM} (no ntm/aio.py there)")
+        raise ValueError(f"--public-ntm: {path} is not a clone of {PUBLIC_NTM} "
+                         "(no ntm/aio.py there)")
     return package_dir
 
 
@@ -146,6 +149,7 @@ def public_ntm_step(path: str):
         del sys.modules[name]  # a clone loaded before, perhaps another one
     spec = importlib.util.spec_from_file_location(
         "pytorch_ntm", package_dir / "__init__.py", submodule_search_locations=[str(package_dir)])
+    assert spec is not None and spec.loader is not None
     package = importlib.util.module_from_spec(spec)
     sys.modules["pytorch_ntm"] = package
     spec.loader.exec_module(package)
@@ -184,13 +188,15 @@ def learn_copy(seconds: float, seeds: list[int]) -> None:
         # reached: within the time, in training and on held-out data alike
         reached = (history.bit_errors[-1] <= 0.1 and history.seconds[-1] <= seconds
                    and held_out["bit_errors"] <= 0.1)
-        print(f"  seed {seed}: {'reached' if reached else 'NOT reached'} after {history.step[-1]} steps, "
+        print(f"  seed {seed}: {'reached' if reached else 'NOT reached'} "
+              f"after {history.step[-1]} steps, "
               f"{history.seconds[-1]:.1f} s; training bit errors/seq {history.bit_errors[-1]:.3f}, "
               f"held-out (1000 sequences) {held_out['bit_errors']:.3f}")
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile path")
@@ -200,7 +206,8 @@ def main(argv=None) -> None:
     parser.add_argument("--no-public", action="store_true",
                         help="skip the public DNC even if installed, and the public NTM")
     parser.add_argument("--public-ntm", metavar="PATH",
-                        help="a clone of github.com/loudinthecloud/pytorch-ntm: time its NTM on (b)")
+                        help="a clone of github.com/loudinthecloud/pytorch-ntm: "
+                             "time its NTM on (b)")
     args = parser.parse_args(argv)
     if args.public_ntm and not args.no_public:
         try:
@@ -214,12 +221,15 @@ def main(argv=None) -> None:
     # torch.compile's own deprecation notices say nothing about the timings
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\._inductor")
     warnings.filterwarnings("ignore", message="dynamo_pgo force disabled")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, batch {BATCH}, length {LENGTH}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, batch {BATCH}, "
+          f"length {LENGTH}")
 
     for name, make_memlab, make_naive in [
         ("(a) DNC hidden 64, N=16, W=16, R=4",
-         lambda: memlab.DNC(INPUT, OUTPUT, hidden_size=64, memory_size=16, word_size=16, read_heads=4),
-         lambda: NaiveDNC(INPUT, OUTPUT, hidden_size=64, memory_size=16, word_size=16, read_heads=4)),
+         lambda: memlab.DNC(INPUT, OUTPUT, hidden_size=64, memory_size=16, word_size=16,
+                            read_heads=4),
+         lambda: NaiveDNC(INPUT, OUTPUT, hidden_size=64, memory_size=16, word_size=16,
+                          read_heads=4)),
         ("(b) NTM hidden 100, N=128, W=20, 1 read + 1 write head",
          lambda: memlab.NTM(INPUT, OUTPUT, hidden_size=100, memory_size=128, word_size=20),
          lambda: NaiveNTM(INPUT, OUTPUT, hidden_size=100, memory_size=128, word_size=20)),
@@ -238,7 +248,8 @@ def main(argv=None) -> None:
                 print(f"\n(the public NTM is not timed: git clone https://{PUBLIC_NTM} "
                       f"and pass --public-ntm PATH)")
             else:
-                print(f"\n(b): the public NTM from {args.public_ntm} ({commit_of(args.public_ntm)})")
+                print(f"\n(b): the public NTM from {args.public_ntm} "
+                      f"({commit_of(args.public_ntm)})")
                 variants["public NTM (pytorch-ntm)"] = public_ntm_step(args.public_ntm)
         if not args.no_compile:
             step, seconds = compiled_step(make_memlab())

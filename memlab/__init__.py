@@ -22,7 +22,8 @@ __version__ = "0.1.0"
 _LAZY = ("analysis", "assign", "checks", "viz")  # submodules loaded on first use
 
 __all__ = ["addressing", "analysis", "attention", "checks", "controllers", "dnc", "ntm", "models",
-           "recipes", "tasks", "train", "viz", "DNC", "NTM", "LSTMBaseline", "build_model", "pretrained",
+           "recipes", "tasks", "train", "viz", "DNC", "NTM", "LSTMBaseline", "build_model",
+           "pretrained",
            "__version__"]
 
 

@@ -1,5 +1,7 @@
 """Command line: train a model on a task and save a checkpoint, or evaluate a checkpoint.
 
+For example::
+
     python -m memlab train --model dnc --task copy --steps 2000 --out checkpoints/dnc_copy.pt
     python -m memlab train --model dnc --task copy --until-step 2000 --save-every 100 \
         --out run.pt --resume          # rerun after an interruption: goes on from the last save
@@ -16,8 +18,8 @@ import json
 import shlex
 import signal
 import sys
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import torch
 
@@ -26,8 +28,16 @@ from memlab.curriculum import Curriculum
 from memlab.models import MODELS, build_model
 from memlab.recipes import OPTIMIZERS
 from memlab.tasks import TASKS, make_task
-from memlab.train import Checkpoint, evaluate, format_table, load_checkpoint, measure, save_checkpoint
-from memlab.train import seed_everything, train
+from memlab.train import (
+    Checkpoint,
+    evaluate,
+    format_table,
+    load_checkpoint,
+    measure,
+    save_checkpoint,
+    seed_everything,
+    train,
+)
 from memlab.validation import integer
 
 DEFAULT_STEPS = 2000
@@ -172,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for command in (run, check):
         command.add_argument("--threads", type=int, default=1,
-                             help="CPU threads for torch (%(default)s: these small models gain little "
-                                  "from more, and lose much on a busy machine)")
+                             help="CPU threads for torch (%(default)s: these small models gain "
+                                  "little from more, and lose much on a busy machine)")
         command.add_argument("--device", default=None, help="e.g. cpu or cuda (default: cpu)")
     shipped = commands.add_parser("pretrained", help="list the checkpoints shipped with the book")
     shipped.add_argument(
@@ -185,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _given(
-    args: argparse.Namespace, options: Sequence[str], accepted: Sequence[str], what: str
+    args: argparse.Namespace, options: Sequence[str], accepted: Collection[str], what: str
 ) -> dict:
     """The options set on the command line, refusing those that ``what`` does not take."""
     given = {
@@ -217,7 +227,7 @@ def _setup(args: argparse.Namespace):
     return task, model, curriculum
 
 
-def _resumed(args: argparse.Namespace, model, out: str) -> Optional[Checkpoint]:
+def _resumed(args: argparse.Namespace, model, out: str) -> Checkpoint | None:
     """The checkpoint to continue, refused unless it is a run of the same model on the same task.
 
     None for a bare --resume whose --out file does not exist yet.
@@ -229,9 +239,10 @@ def _resumed(args: argparse.Namespace, model, out: str) -> Optional[Checkpoint]:
     checkpoint = load_checkpoint(path)
     if checkpoint.run is None and (checkpoint.history is None or not checkpoint.history.step):
         raise ValueError(f"--resume {path}: the checkpoint has no training history")
-    if checkpoint.model.kind != args.model or checkpoint.task.name != args.task:
+    trained_on = checkpoint.task.name if checkpoint.task is not None else "no task"
+    if checkpoint.model.kind != args.model or trained_on != args.task:
         raise ValueError(
-            f"--resume {path}: a {checkpoint.model.kind} on {checkpoint.task.name}, "
+            f"--resume {path}: a {checkpoint.model.kind} on {trained_on}, "
             f"not --model {args.model} --task {args.task}"
         )
     ours = {name: tuple(p.shape) for name, p in model.named_parameters()}
@@ -242,16 +253,16 @@ def _resumed(args: argparse.Namespace, model, out: str) -> Optional[Checkpoint]:
     return checkpoint
 
 
-def _step_reached(checkpoint: Optional[Checkpoint]) -> int:
+def _step_reached(checkpoint: Checkpoint | None) -> int:
     """The steps a checkpoint's run has taken (0 for none)."""
     if checkpoint is None:
         return 0
     if checkpoint.run is not None:
         return checkpoint.run.step
-    return checkpoint.history.step[-1]
+    return checkpoint.history.step[-1] if checkpoint.history is not None else 0
 
 
-def _steps_to_train(args: argparse.Namespace, earlier: Optional[Checkpoint]) -> int:
+def _steps_to_train(args: argparse.Namespace, earlier: Checkpoint | None) -> int:
     """This command's steps: --steps, or what --until-step leaves (0: nothing left)."""
     if args.until_step is None:
         return DEFAULT_STEPS if args.steps is None else args.steps
@@ -321,7 +332,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except ValueError as err:  # a bad training argument (steps, lr, ...), named by train()
         print(f"error: {err}", file=sys.stderr)
         return 2
-    run = load_checkpoint(out).run  # train() saved the run's last state there
+    run = load_checkpoint(out).run
+    assert run is not None  # train() saved the run's last state there
     if history.stopped in ("SIGINT", "SIGTERM"):
         print(f"stopped by {history.stopped} after step {run.step}; saved {out}, resumable "
               f"(--resume {out})")
@@ -403,7 +415,7 @@ def _pretrained(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (2: bad arguments or unreadable checkpoint)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()

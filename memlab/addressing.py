@@ -28,7 +28,7 @@ link distributions before they are sharpened, so that an all-zero one stays fini
 # --------------------------------------------------------------------------- shared
 
 def oneplus(x: Tensor) -> Tensor:
-    """oneplus(x) = 1 + log(1 + e^x), the DNC's map to [1, inf) for strengths.
+    """The DNC's oneplus, 1 + log(1 + e^x): its map to [1, inf) for strengths.
 
     Args:
         x: any shape.
@@ -72,7 +72,8 @@ class _CosineSimilarity(torch.autograd.Function):
         grad_memory = grad_keys = None
         if ctx.needs_input_grad[0]:
             # -sum_h g D / (|M[i]| (|M[i]| + eps)) for each row i: [B, N]
-            row = weighted.sum(dim=-2).div_((memory_norm * (memory_norm + EPSILON)).clamp_min_(tiny))
+            row = weighted.sum(dim=-2).div_(
+                (memory_norm * (memory_norm + EPSILON)).clamp_min_(tiny))
             scaled = memory * row.neg_().unsqueeze(-1)
             if keys.shape[1] == 1:  # one key: the outer product broadcast, cheaper than a bmm
                 grad_memory = torch.addcmul(scaled, grad_dot.transpose(1, 2), keys)
@@ -80,7 +81,8 @@ class _CosineSimilarity(torch.autograd.Function):
                 grad_memory = torch.baddbmm(scaled, grad_dot.transpose(1, 2), keys)
         if ctx.needs_input_grad[1]:
             # the same for each key: [B, H, 1]
-            key = weighted.sum(dim=-1, keepdim=True).div_((key_norm * (key_norm + EPSILON)).clamp_min_(tiny))
+            key = weighted.sum(dim=-1, keepdim=True).div_(
+                (key_norm * (key_norm + EPSILON)).clamp_min_(tiny))
             grad_keys = torch.baddbmm(keys * key.neg_(), grad_dot, memory)
         return grad_memory, grad_keys
 
@@ -161,7 +163,7 @@ def read_memory(memory: Tensor, read_weights: Tensor) -> Tensor:
     return torch.bmm(read_weights, memory)
 
 
-# --------------------------------------------------------------------------- NTM location addressing
+# -------------------------------------------------------------------------- NTM location addressing
 
 def interpolate(content: Tensor, previous: Tensor, gate: Tensor) -> Tensor:
     """Interpolation gate: w^g = g w^c + (1 - g) w_{t-1}  (NTM eq. 7).
@@ -222,7 +224,7 @@ def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
     return torch.softmax(weights.add(tiny).log() * gamma.unsqueeze(-1), dim=-1)
 
 
-# --------------------------------------------------------------------------- DNC dynamic memory allocation
+# -------------------------------------------------------------------- DNC dynamic memory allocation
 
 def retention(free_gates: Tensor, read_weights: Tensor) -> Tensor:
     """Memory retention psi_t = prod_i (1 - f^i_t w^{r,i}_{t-1})  (DNC eq. 1 of Methods).
@@ -287,7 +289,7 @@ def write_weighting(allocation: Tensor, content: Tensor, allocation_gate: Tensor
     return write_gate.unsqueeze(-1) * (g_a * allocation + (1.0 - g_a) * content)
 
 
-# --------------------------------------------------------------------------- DNC temporal memory linkage
+# ---------------------------------------------------------------------- DNC temporal memory linkage
 
 def update_link(link: Tensor, precedence: Tensor, write_weights: Tensor) -> Tensor:
     """Temporal link L_t[i,j] = (1 - w[i] - w[j]) L_{t-1}[i,j] + w[i] p_{t-1}[j], L_t[i,i] = 0.
@@ -354,7 +356,7 @@ def read_weighting(backward: Tensor, content: Tensor, forward: Tensor,
     return pi_backward * backward + pi_content * content + pi_forward * forward
 
 
-# --------------------------------------------------------------------------- Csordás & Schmidhuber 2019
+# ----------------------------------------------------------------------- Csordás & Schmidhuber 2019
 
 def masked_cosine_similarity(memory: Tensor, keys: Tensor, mask: Tensor) -> Tensor:
     """Masked similarity D(k o m, M[i] o m) of every key with every slot.

@@ -3,7 +3,7 @@
 The functions take the tensors of a trace (``model(x, return_trace=True)``) and
 reduce them to numbers a reader can compare::
 
-    read_mode_usage(trace.read_modes, batch.mask)  # [R, 3]: mean (backward, content, forward) per head
+    read_mode_usage(trace.read_modes, batch.mask)  # [R, 3]: mean (backward, content, forward)
     link_chain(trace.link[0, t], start, length)    # slots in the order they were written
 """
 from __future__ import annotations
@@ -34,7 +34,8 @@ def read_mode_usage(read_modes: Tensor, mask: Tensor) -> Tensor:
         [R, 3], row r head r's mean (backward, content, forward) weight, summing to 1.
     """
     if not isinstance(read_modes, Tensor) or read_modes.dim() != 4 or read_modes.shape[-1] != 3:
-        shape = tuple(read_modes.shape) if isinstance(read_modes, Tensor) else type(read_modes).__name__
+        shape = (tuple(read_modes.shape) if isinstance(read_modes, Tensor)
+                 else type(read_modes).__name__)
         raise ValueError(f"read_modes must be a tensor of shape [B, T, R, 3], got {shape}")
     B, T = read_modes.shape[:2]
     if not isinstance(mask, Tensor) or tuple(mask.shape) != (B, T):

@@ -60,7 +60,7 @@ def _sizes(**arguments: tuple) -> dict:
     return sizes
 
 
-# --------------------------------------------------------------------------- scaled dot-product attention
+# --------------------------------------------------------------------- scaled dot-product attention
 
 def _check_mask(mask: Tensor, sizes: dict) -> None:
     """A bool [B, N] or [B, H, N] mask that leaves every query at least one position."""

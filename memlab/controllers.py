@@ -66,7 +66,8 @@ class LSTMController(nn.Module):
         """
         return self.input_weights(x)
 
-    def step(self, projected: Tensor, feedback: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+    def step(self, projected: Tensor, feedback: Tensor,
+             state: LSTMState) -> tuple[Tensor, LSTMState]:
         """One LSTM step.
 
         Args:

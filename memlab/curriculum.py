@@ -10,8 +10,9 @@ curriculum=...)`` moves up a level when an interval's mean error falls below ``t
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from memlab.validation import integer, positive_number
 
@@ -41,7 +42,8 @@ class Curriculum:
             raise ValueError(f"levels must be a non-empty sequence of dicts, got {self.levels!r}")
         for i, level in enumerate(levels):
             if not level or not all(isinstance(key, str) for key in level):
-                raise ValueError(f"levels[{i}] must be a non-empty dict of task parameters, got {level!r}")
+                raise ValueError(f"levels[{i}] must be a non-empty dict of task parameters, "
+                                 f"got {level!r}")
         object.__setattr__(self, "levels", levels)
         positive_number("threshold", self.threshold)
         if self.metric not in METRICS:
@@ -49,7 +51,7 @@ class Curriculum:
         integer("patience", self.patience, 1)
 
     @classmethod
-    def lengths(cls, lengths: Sequence[int], threshold: float, **options: Any) -> "Curriculum":
+    def lengths(cls, lengths: Sequence[int], threshold: float, **options: Any) -> Curriculum:
         """Levels that raise ``max_length`` through ``lengths`` (e.g. copy: 5, 10, 20).
 
         Args:
@@ -104,11 +106,12 @@ class Curriculum:
             A dict of plain values (levels, threshold, metric, patience); `from_dict` reads it
             back.
         """
-        return {"levels": [dict(level) for level in self.levels], "threshold": float(self.threshold),
+        return {"levels": [dict(level) for level in self.levels],
+                "threshold": float(self.threshold),
                 "metric": self.metric, "patience": self.patience}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Curriculum":
+    def from_dict(cls, data: dict) -> Curriculum:
         """The Curriculum that `to_dict` wrote.
 
         Args:

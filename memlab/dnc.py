@@ -16,7 +16,7 @@ a row, or two samples of a batch, never share memory.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -59,9 +59,12 @@ class Interface(NamedTuple):
 
 
 class ImprovedInterface(NamedTuple):
-    """The interface with the fields of Csordás & Schmidhuber (2019): the ten fields of
-    `Interface` (same names, same order), then the masks and link sharpnesses, each None
-    when its option is off. `parse_interface` returns one when an option is on."""
+    """The interface with the fields of Csordás & Schmidhuber (2019).
+
+    The ten fields of `Interface` (same names, same order), then the masks and link
+    sharpnesses, each None when its option is off. `parse_interface` returns one when an
+    option is on.
+    """
 
     read_keys: Tensor        #: [B, R, W]
     read_strengths: Tensor   #: [B, R], oneplus
@@ -73,10 +76,10 @@ class ImprovedInterface(NamedTuple):
     allocation_gate: Tensor  #: [B], sigmoid
     write_gate: Tensor       #: [B], sigmoid
     read_modes: Tensor       #: [B, R, 3], softmax over (backward, content, forward)
-    read_masks: Optional[Tensor] = None          #: [B, R, W], sigmoid (masking)
-    write_mask: Optional[Tensor] = None          #: [B, W], sigmoid (masking)
-    forward_sharpness: Optional[Tensor] = None   #: [B, R], oneplus (link_sharpness)
-    backward_sharpness: Optional[Tensor] = None  #: [B, R], oneplus (link_sharpness)
+    read_masks: Tensor | None = None          #: [B, R, W], sigmoid (masking)
+    write_mask: Tensor | None = None          #: [B, W], sigmoid (masking)
+    forward_sharpness: Tensor | None = None   #: [B, R], oneplus (link_sharpness)
+    backward_sharpness: Tensor | None = None  #: [B, R], oneplus (link_sharpness)
 
 
 IMPROVEMENT_FIELDS = ImprovedInterface._fields[len(Interface._fields):]
@@ -84,8 +87,10 @@ IMPROVEMENT_FIELDS = ImprovedInterface._fields[len(Interface._fields):]
 
 
 class AccessInfo(NamedTuple):
-    """Intermediate weightings of one step, returned for pictures and analysis (B batch,
-    N memory_size, R read_heads)."""
+    """Intermediate weightings of one step, returned for pictures and analysis.
+
+    B batch, N memory_size, R read_heads.
+    """
 
     allocation: Tensor      #: [B, N], a_t
     write_content: Tensor   #: [B, N], c^w_t, the write key's content weighting on M_{t-1}
@@ -156,8 +161,9 @@ def interface_fields(word_size: int, read_heads: int, masking: bool = False,
 
 def interface_size(word_size: int, read_heads: int, masking: bool = False,
                    link_sharpness: bool = False) -> int:
-    """Length of the interface vector: W*R + 3W + 5R + 3, plus R*W + W with masking and
-    2R with link sharpness.
+    """Length of the interface vector: W*R + 3W + 5R + 3.
+
+    Plus R*W + W with masking, and 2R with link sharpness.
 
     Args:
         word_size: W, the width of a memory word.
@@ -193,7 +199,8 @@ def interface_slices(word_size: int, read_heads: int, masking: bool = False,
     return slices
 
 
-_ELEMENTWISE = {"none": lambda x: x, "sigmoid": torch.sigmoid, "oneplus": A.oneplus}
+_ELEMENTWISE: dict[str, Callable[[Tensor], Tensor]] = {
+    "none": lambda x: x, "sigmoid": torch.sigmoid, "oneplus": A.oneplus}
 
 
 def parse_interface(xi: Tensor, word_size: int, read_heads: int, masking: bool = False,

@@ -1,5 +1,7 @@
-"""The metrics of the tasks: bit errors, the NTM paper's cost in bits, the training losses, and
-the answer accuracies of categorical tasks (one class per output step, such as graph traversal).
+"""The metrics of the tasks.
+
+Bit errors, the NTM paper's cost in bits, the training losses, and the answer accuracies of
+categorical tasks (one class per output step, such as graph traversal).
 
 Every metric takes ``logits`` and ``targets`` of shape [B, T, O] and the ``mask`` [B, T] of the
 :class:`memlab.tasks.Batch` they belong to, and counts the masked steps only. ``memlab.tasks``
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -49,7 +50,7 @@ def bit_errors(logits: Tensor, targets: Tensor, mask: Tensor, one_hot: bool = Fa
 
 
 def _bce_per_step(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
-    """Binary cross-entropy in nats summed over channels, zero off the mask. -> [B, T]"""
+    """Binary cross-entropy in nats summed over channels, zero off the mask -> [B, T]."""
     bce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
     return bce.sum(-1) * mask
 
@@ -106,7 +107,7 @@ def decode_one_hot(logits: Tensor) -> Tensor:
 
 
 def _right_answers(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
-    """1.0 where the step counts and its largest logit is the target class. -> [B, T]"""
+    """1.0 where the step counts and its largest logit is the target class -> [B, T]."""
     return (logits.argmax(-1) == targets.argmax(-1)).to(mask.dtype) * mask
 
 
@@ -173,4 +174,5 @@ def sequence_accuracy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
     return (right == mask.sum(-1)).to(logits.dtype)
 
 
-__all__ = ['bit_errors', 'bits_per_sequence', 'masked_bce', 'decode_one_hot', 'masked_cross_entropy', 'answer_bits', 'answer_accuracy', 'sequence_accuracy']
+__all__ = ['bit_errors', 'bits_per_sequence', 'masked_bce', 'decode_one_hot',
+           'masked_cross_entropy', 'answer_bits', 'answer_accuracy', 'sequence_accuracy']

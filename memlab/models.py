@@ -7,7 +7,7 @@ of every weighting, gate and memory, stacked along time, for the pictures.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import Any, Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -27,7 +27,8 @@ def _check_input(x, input_size: int) -> None:
     if not isinstance(x, Tensor):
         raise ValueError(f"x must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
     if not x.is_floating_point():
-        raise ValueError(f"x must be a floating-point tensor of shape {expected}, got dtype {x.dtype}")
+        raise ValueError(f"x must be a floating-point tensor of shape {expected}, "
+                         f"got dtype {x.dtype}")
     if x.dim() != 3:
         raise ValueError(f"x must have shape {expected}, got {tuple(x.shape)} ({x.dim()} dims)")
     if x.shape[-1] != input_size:
@@ -55,6 +56,13 @@ class _Unrolled(nn.Module):
     """
 
     kind = ""
+    # what each subclass sets (declared for the type checker)
+    Trace: Any
+    config: dict[str, Any]
+    controller: Any  # LSTMController or FeedForwardController, each given back its own state
+    output: nn.Linear
+    initial_state: Callable[..., Any]
+    _step: Callable[..., tuple]
 
     def _check_common(self, input_size, output_size, hidden_size, controller):
         _check_size("input_size", input_size)
@@ -63,7 +71,7 @@ class _Unrolled(nn.Module):
         if controller not in ("lstm", "feedforward"):
             raise ValueError(f"controller must be 'lstm' or 'feedforward', got {controller!r}")
 
-    def compile_step(self, **options) -> "_Unrolled":
+    def compile_step(self, **options) -> _Unrolled:
         """Opt in to `torch.compile` of the per-step function (the first call compiles).
 
         Outputs are the same as eager; traces (`return_trace=True`) stay eager.
@@ -137,10 +145,10 @@ class DNCTrace(NamedTuple):
     allocation_gate: Tensor  #: [B, T]
     write_gate: Tensor       #: [B, T]
     read_modes: Tensor       #: [B, T, R, 3] (backward, content, forward)
-    read_masks: Optional[Tensor]          #: [B, T, R, W] with masking, else None
-    write_mask: Optional[Tensor]          #: [B, T, W] with masking, else None
-    forward_sharpness: Optional[Tensor]   #: [B, T, R] with link_sharpness, else None
-    backward_sharpness: Optional[Tensor]  #: [B, T, R] with link_sharpness, else None
+    read_masks: Tensor | None          #: [B, T, R, W] with masking, else None
+    write_mask: Tensor | None          #: [B, T, W] with masking, else None
+    forward_sharpness: Tensor | None   #: [B, T, R] with link_sharpness, else None
+    backward_sharpness: Tensor | None  #: [B, T, R] with link_sharpness, else None
     # memory state after the step
     memory: Tensor           #: [B, T, N, W]
     usage: Tensor            #: [B, T, N]
@@ -214,7 +222,8 @@ class DNC(_Unrolled):
 
         Args:
             batch_size: B.
-            device, dtype: of every tensor of the state.
+            device: of every tensor of the state.
+            dtype: of every tensor of the state.
 
         Returns:
             DNCState: the controller's zero state, read vectors [B, R * W] and the
@@ -223,12 +232,14 @@ class DNC(_Unrolled):
         c = self.config
         access = dnc.initial_state(batch_size, c["memory_size"], c["word_size"], c["read_heads"],
                                    device=device, dtype=dtype)
-        reads = torch.zeros(batch_size, c["read_heads"] * c["word_size"], device=device, dtype=dtype)
+        reads = torch.zeros(batch_size, c["read_heads"] * c["word_size"], device=device,
+                            dtype=dtype)
         return DNCState(self.controller.initial_state(batch_size, device, dtype), reads, access)
 
     def _step(self, projected: Tensor, state: DNCState):
         c = self.config
-        hidden, controller_state = self.controller.step(projected, state.read_vectors, state.controller)
+        hidden, controller_state = self.controller.step(projected, state.read_vectors,
+                                                        state.controller)
         interface = dnc.parse_interface(self.interface(hidden), c["word_size"], c["read_heads"],
                                         masking=c["masking"], link_sharpness=c["link_sharpness"])
         read_vectors, access, info = dnc.access_step(interface, state.access,
@@ -296,7 +307,7 @@ class NTM(_Unrolled):
     def __init__(self, input_size: int, output_size: int, hidden_size: int = 100,
                  memory_size: int = 128, word_size: int = 20, read_heads: int = 1,
                  write_heads: int = 1, shift_range: int = 1, controller: str = "lstm",
-                 interface_clip: Optional[float] = INTERFACE_CLIP):
+                 interface_clip: float | None = INTERFACE_CLIP):
         super().__init__()
         self._check_common(input_size, output_size, hidden_size, controller)
         _check_size("memory_size", memory_size)
@@ -326,7 +337,8 @@ class NTM(_Unrolled):
 
         Args:
             batch_size: B.
-            device, dtype: of every tensor of the state.
+            device: of every tensor of the state.
+            dtype: of every tensor of the state.
 
         Returns:
             NTMModelState: the controller's zero state, zero read vectors [B, R * W] and the
@@ -335,13 +347,16 @@ class NTM(_Unrolled):
         c = self.config
         memory = ntm.initial_state(batch_size, c["memory_size"], c["word_size"], c["read_heads"],
                                    c["write_heads"], device=device, dtype=dtype)
-        reads = torch.zeros(batch_size, c["read_heads"] * c["word_size"], device=device, dtype=dtype)
-        return NTMModelState(self.controller.initial_state(batch_size, device, dtype), reads, memory)
+        reads = torch.zeros(batch_size, c["read_heads"] * c["word_size"], device=device,
+                            dtype=dtype)
+        return NTMModelState(self.controller.initial_state(batch_size, device, dtype), reads,
+                             memory)
 
     def _step(self, projected: Tensor, state: NTMModelState):
         c = self.config
         R, Hw, W, S = c["read_heads"], c["write_heads"], c["word_size"], self.shift_width
-        hidden, controller_state = self.controller.step(projected, state.read_vectors, state.controller)
+        hidden, controller_state = self.controller.step(projected, state.read_vectors,
+                                                        state.controller)
         raw = self.interface(hidden)
         if c["interface_clip"] is not None:
             raw = raw.clamp(-c["interface_clip"], c["interface_clip"])
@@ -394,7 +409,7 @@ class LSTMBaseline(nn.Module):
         self.lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers, batch_first=True)
         self.output = nn.Linear(hidden_size, output_size)
 
-    def compile_step(self, **options) -> "LSTMBaseline":
+    def compile_step(self, **options) -> LSTMBaseline:
         """The LSTM is one fused operator already: nothing to compile."""
         return self
 
@@ -427,12 +442,15 @@ def sinusoidal_positions(steps: int, d_model: int, device=None, dtype=None) -> T
     Args:
         steps: T, the number of positions.
         d_model: d, the width of a code (even).
+        device: of the codes.
+        dtype: of the codes (None: the default dtype).
 
     Returns:
         [T, d_model].
     """
     position = torch.arange(steps, device=device, dtype=torch.float64)[:, None]
-    frequency = 10000.0 ** (-torch.arange(0, d_model, 2, device=device, dtype=torch.float64) / d_model)
+    channel = torch.arange(0, d_model, 2, device=device, dtype=torch.float64)  # 2i
+    frequency = 10000.0 ** (-channel / d_model)
     codes = torch.zeros(steps, d_model, device=device, dtype=torch.float64)
     codes[:, 0::2] = torch.sin(position * frequency)
     codes[:, 1::2] = torch.cos(position * frequency)
@@ -440,7 +458,7 @@ def sinusoidal_positions(steps: int, d_model: int, device=None, dtype=None) -> T
 
 
 def alibi_slopes(num_heads: int) -> Tensor:
-    """ALiBi's slope per head (Press, Smith & Lewis 2022): 2^(-8h/H) for h = 1..H. -> [H]"""
+    """ALiBi's slope per head (Press, Smith & Lewis 2022): 2^(-8h/H) for h = 1..H -> [H]."""
     return 2.0 ** (-8.0 * torch.arange(1, num_heads + 1, dtype=torch.float64) / num_heads)
 
 
@@ -462,13 +480,15 @@ def alibi_bias(steps: int, slopes: Tensor) -> Tensor:
 
 
 def rotary_angles(steps: int, head_size: int, device=None, dtype=None) -> tuple:
-    """RoPE's rotation angles (Su et al. 2024, arXiv 2021): position t turns channel pair i by t * theta_i.
+    """RoPE's rotation angles (Su et al. 2024): position t turns channel pair i by t * theta_i.
 
     theta_i = 10000^(-2i / head_size), as for the sinusoidal codes.
 
     Args:
         steps: T.
         head_size: the width of one head's query and key (even).
+        device: of the angles.
+        dtype: of the angles (None: float64).
 
     Returns:
         (cos, sin), each [T, head_size / 2].
@@ -487,8 +507,8 @@ def rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     return torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1).flatten(-2)
 
 
-def encoder_block(layer: nn.TransformerEncoderLayer, h: Tensor, bias: Optional[Tensor] = None,
-                  rotary: Optional[tuple] = None):
+def encoder_block(layer: nn.TransformerEncoderLayer, h: Tensor, bias: Tensor | None = None,
+                  rotary: tuple | None = None):
     """One pre-norm encoder layer: h + SelfAttention(LN(h)), then h + FeedForward(LN(h)).
 
     The attention is written out with the layer's own weights, as a content look-up: every
@@ -554,6 +574,8 @@ class TransformerBaseline(nn.Module):
     """
 
     kind = "transformer"
+    config: dict[str, Any]
+    slopes: Tensor  # a buffer (register_buffer), declared for the type checker
 
     def __init__(self, input_size: int, output_size: int, d_model: int = 48,
                  num_layers: int = 2, num_heads: int = 4, feedforward_size: int = 96,
@@ -566,7 +588,8 @@ class TransformerBaseline(nn.Module):
         if d_model % num_heads:
             raise ValueError(f"d_model must be divisible by num_heads ({num_heads}), got {d_model}")
         if positional not in POSITIONAL_ENCODINGS:
-            raise ValueError(f"positional must be one of {POSITIONAL_ENCODINGS}, got {positional!r}")
+            raise ValueError(f"positional must be one of {POSITIONAL_ENCODINGS}, "
+                             f"got {positional!r}")
         if positional == "sinusoidal" and d_model % 2:
             raise ValueError(f"d_model must be even for sinusoidal positions, got {d_model}")
         if positional == "rope" and (d_model // num_heads) % 2:
@@ -583,7 +606,7 @@ class TransformerBaseline(nn.Module):
         self.output = nn.Linear(d_model, output_size)
         self.register_buffer("slopes", alibi_slopes(num_heads).float(), persistent=False)
 
-    def compile_step(self, **options) -> "TransformerBaseline":
+    def compile_step(self, **options) -> TransformerBaseline:
         """A Transformer has no time loop, so nothing per step to compile."""
         return self
 
@@ -613,7 +636,8 @@ class TransformerBaseline(nn.Module):
             bias = alibi_bias(steps, self.slopes.to(h.dtype))
         attention = []
         for layer in self.layers:
-            h, weights = encoder_block(layer, h, bias, rotary)
+            # nn.ModuleList is not generic: its items are typed as nn.Module
+            h, weights = encoder_block(layer, h, bias, rotary)  # type: ignore[arg-type]
             attention.append(weights)
         logits = self.output(self.norm(h))
         if return_trace:

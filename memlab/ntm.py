@@ -142,7 +142,8 @@ def initial_state(batch_size: int, memory_size: int, word_size: int, read_heads:
     Returns:
         NTMState of memory [B, N, W], read_weights [B, R, N], write_weights [B, Hw, N].
     """
-    memory = torch.full((batch_size, memory_size, word_size), MEMORY_INIT, device=device, dtype=dtype)
+    memory = torch.full((batch_size, memory_size, word_size), MEMORY_INIT, device=device,
+                        dtype=dtype)
 
     def at_slot_zero(heads):
         weights = torch.zeros(batch_size, heads, memory_size, device=device, dtype=dtype)

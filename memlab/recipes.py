@@ -9,7 +9,6 @@ figures quoted with each recipe were measured with ``benchmarks/learning.py`` on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
 
 from memlab.validation import integer, positive_number
 
@@ -32,7 +31,7 @@ class Recipe:
     optimizer: str = "adam"
     lr: float = 1e-2
     batch_size: int = 16
-    clip: Optional[float] = 10.0
+    clip: float | None = 10.0
     measured: str = ""
 
     def __post_init__(self) -> None:
@@ -71,10 +70,10 @@ RECIPES = {
 }
 
 
-def recipe(model_or_kind: Union[str, object]) -> Recipe:
-    """The recipe of a model kind ("dnc", "ntm", "lstm", "transformer") or of a model (its ``.kind``).
+def recipe(model_or_kind: str | object) -> Recipe:
+    """The recipe of a model kind ("dnc", "ntm", "lstm", "transformer") or of a model (``.kind``).
 
     A model of no known kind gets the default ``Recipe()`` (Adam, 1e-2, batch 16, clip 10).
     """
-    kind = model_or_kind if isinstance(model_or_kind, str) else getattr(model_or_kind, "kind", None)
+    kind = model_or_kind if isinstance(model_or_kind, str) else getattr(model_or_kind, "kind", "")
     return RECIPES.get(kind, Recipe())

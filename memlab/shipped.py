@@ -18,7 +18,7 @@ import os
 import re
 from importlib import metadata
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any
 
 import pooch
 import torch
@@ -38,47 +38,53 @@ _GITHUB = re.compile(r"\bgithub\.com[:/]([^/]+)/([^/]+?)(?:\.git)?/?$", re.IGNOR
 __all__ = ["pretrained"]
 
 
-def registry(path: Union[str, Path, None] = None) -> dict:
-    """``{file name: {"size", "sha256", "description"}}`` read from ``path`` (None: the package's)."""
+def registry(path: str | Path | None = None) -> dict:
+    """``{file name: {"size", "sha256", "description"}}`` from ``path`` (None: the package's)."""
     return json.loads(Path(path or REGISTRY_PATH).read_text(encoding="utf-8"))
 
 
-def checkout_folder() -> Optional[Path]:
+def checkout_folder() -> Path | None:
     """``checkpoints/`` of the repository when memlab runs from a clone of it, else None."""
     folder = Path(__file__).resolve().parents[1] / "checkpoints"
     return folder if folder.is_dir() else None
 
 
 def file_name(name: str, known: dict) -> str:
-    """The registered file of ``name`` ("dnc_copy" or "dnc_copy.pt"); a ValueError lists the known."""
+    """The registered file of ``name`` ("dnc_copy" or "dnc_copy.pt"); a ValueError lists them."""
     file = name if str(name).endswith(SUFFIX) else f"{name}{SUFFIX}"
     if file not in known:
         checkout, hint = checkout_folder(), ""
         if checkout is not None and (checkout / file).is_file():
-            hint = f" ({checkout / file} is not registered: run `python -m memlab pretrained --update`)"
+            hint = (f" ({checkout / file} is not registered: "
+                    "run `python -m memlab pretrained --update`)")
         listed = ", ".join(sorted(n[: -len(SUFFIX)] for n in known))
-        raise ValueError(f"no shipped checkpoint named {name!r}{hint}; the known names are: {listed}")
+        raise ValueError(f"no shipped checkpoint named {name!r}{hint}; the known names are: "
+                         f"{listed}")
     return file
 
 
-def base_urls(direct_url: Optional[str] = None) -> list:
-    """The folder URLs tried in turn: ``MEMLAB_PRETRAINED_URL`` alone when set; else the commit
-    pip recorded when it installed memlab from GitHub (PEP 610's ``direct_url.json``, whose text
-    ``direct_url`` replaces the installed one), the tag ``v<version>``, the default branch."""
+def base_urls(direct_url: str | None = None) -> list:
+    """The folder URLs tried in turn.
+
+    ``MEMLAB_PRETRAINED_URL`` alone when set; else the commit pip recorded when it installed
+    memlab from GitHub (PEP 610's ``direct_url.json``, whose text ``direct_url`` replaces the
+    installed one), the tag ``v<version>``, the default branch.
+    """
     override = os.environ.get(URL_ENV, "").strip()
     if override:
         return [override.rstrip("/") + "/"]
     from memlab import __version__
 
     try:
-        source = json.loads(direct_url or metadata.distribution("memlab").read_text("direct_url.json")
+        source = json.loads(direct_url
+                            or metadata.distribution("memlab").read_text("direct_url.json")
                             or "{}")
     except (metadata.PackageNotFoundError, json.JSONDecodeError):
         source = {}
     vcs, raw = source.get("vcs_info") or {}, "https://raw.githubusercontent.com/{}/{}/{}/checkpoints/"
     fork = _GITHUB.search(source.get("url", "")) if vcs.get("vcs") == "git" else None
     first = [raw.format(*fork.groups(), vcs["commit_id"])] if fork and vcs.get("commit_id") else []
-    home = _GITHUB.search(REPOSITORY).groups()
+    home = REPOSITORY.split("/")[-2:]  # owner, name
     return first + [raw.format(*home, f"v{__version__}"), raw.format(*home, BRANCH)]
 
 
@@ -137,8 +143,8 @@ def fetch(name: str) -> Path:
     raise RuntimeError(f"the checkpoint {file} was not found at {', '.join(tried)}; {_OFFLINE}")
 
 
-def pretrained(name: str, map_location: Union[str, torch.device] = "cpu"):
-    """Load a checkpoint shipped with the book, by name (``python -m memlab pretrained`` lists them).
+def pretrained(name: str, map_location: str | torch.device = "cpu"):
+    """Load a checkpoint shipped with the book by name (``python -m memlab pretrained`` lists them).
 
     Args:
         name: a shipped checkpoint, e.g. ``"dnc_copy"`` (``"dnc_copy.pt"`` also works).
@@ -155,10 +161,11 @@ def pretrained(name: str, map_location: Union[str, torch.device] = "cpu"):
     return load_checkpoint(fetch(name), map_location=map_location)
 
 
-def describe(path: Union[str, Path]) -> str:
+def describe(path: str | Path) -> str:
     """A one-line description of a checkpoint from its contents (model, task, steps, seed)."""
     ckpt = load_checkpoint(path)
-    config, kind, heads = ckpt.model.config, ckpt.model.kind, ckpt.model.config.get("read_heads")
+    model: Any = ckpt.model  # a memlab model (torch types .config and .kind as Tensor | Module)
+    config, kind, heads = model.config, model.kind, model.config.get("read_heads")
     text = (f"LSTM of {config.get('hidden_size')} units" if kind == "lstm" else
             f"{kind.upper()}, {config.get('memory_size')} slots of {config.get('word_size')}, "
             f"{heads} read head{'' if heads == 1 else 's'}")
@@ -178,15 +185,19 @@ def listing() -> str:
     return "\n".join(f"{n:<{width}}  {s:>8}  {d}" for n, s, d in rows)
 
 
-def update(folder: Union[str, Path, None] = None, path: Union[str, Path, None] = None) -> list:
-    """Rewrite the registry ``path`` (None: the package's) from the ``*.pt`` in ``folder`` (None:
-    the clone's ``checkpoints/``), keeping descriptions (a new file's from :func:`describe`).
-    Returns the changes, e.g. ``["dnc_copy.pt: new sha256"]``."""
+def update(folder: str | Path | None = None, path: str | Path | None = None) -> list:
+    """Rewrite the registry from the checkpoint files, keeping their descriptions.
+
+    The registry ``path`` (None: the package's) is rewritten from the ``*.pt`` in ``folder``
+    (None: the clone's ``checkpoints/``); a new file's description comes from :func:`describe`.
+    Returns the changes, e.g. ``["dnc_copy.pt: new sha256"]``.
+    """
     folder = folder if folder is not None else checkout_folder()
     files = sorted(Path(folder).glob("*" + SUFFIX)) if folder is not None else []
     if not files:
-        raise ValueError(f"no *{SUFFIX} checkpoint in {folder or 'checkpoints/ next to memlab'}: run "
-                         f"this from a clone of {REPOSITORY} (`pip install -e .`), or name the folder")
+        raise ValueError(f"no *{SUFFIX} checkpoint in {folder or 'checkpoints/ next to memlab'}: "
+                         f"run this from a clone of {REPOSITORY} (`pip install -e .`), "
+                         "or name the folder")
     path = Path(path or REGISTRY_PATH)
     previous = registry(path) if path.is_file() else {}
     entries = {p.name: {"size": p.stat().st_size, "sha256": pooch.file_hash(str(p), alg="sha256"),

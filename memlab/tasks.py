@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple, Optional, Union
+from typing import Any, ClassVar, NamedTuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-from memlab.validation import integer
 
 # the metrics live in memlab.metrics; the chapters import them from here too
 from memlab.metrics import (  # noqa: F401
@@ -29,6 +27,7 @@ from memlab.metrics import (  # noqa: F401
     masked_cross_entropy,
     sequence_accuracy,
 )
+from memlab.validation import integer
 
 Device = Union[str, torch.device, None]
 
@@ -40,7 +39,7 @@ class Batch(NamedTuple):
     targets: Tensor  #: [B, T, output_size], 0 where mask is 0
     mask: Tensor  #: [B, T], 1.0 on the output steps that count
 
-    def to(self, device: Device) -> "Batch":
+    def to(self, device: Device) -> Batch:
         """The same batch on ``device``.
 
         Args:
@@ -82,11 +81,12 @@ class _Task:
     """Shared batch entry point: checks the arguments, then calls ``_generate``."""
 
     name: ClassVar[str]
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # every task is a dataclass
 
     def batch(
         self,
         batch_size: int,
-        generator: Optional[torch.Generator] = None,
+        generator: torch.Generator | None = None,
         device: Device = None,
     ) -> Batch:
         """A fresh batch of ``batch_size`` samples.
@@ -271,11 +271,11 @@ class AssociativeRecallTask(_Task):
         self,
         width: int = 6,
         item_length: int = 3,
-        min_length: Optional[int] = None,
-        max_length: Optional[int] = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
         *,
-        min_items: Optional[int] = None,
-        max_items: Optional[int] = None,
+        min_items: int | None = None,
+        max_items: int | None = None,
     ) -> None:
         for name, a, b in (("min", min_length, min_items), ("max", max_length, max_items)):
             if a is not None and b is not None and a != b:
@@ -650,7 +650,8 @@ def follow(edges, start: int, labels) -> tuple:
     node, reached = start, []
     for hop, label in enumerate(labels):
         if (node, label) not in table:
-            raise ValueError(f"labels[{hop}] = {label}: node {node} has no out-edge with that label")
+            raise ValueError(f"labels[{hop}] = {label}: node {node} has no out-edge with "
+                             "that label")
         node = table[(node, label)]
         reached.append(node)
     return tuple(reached)
@@ -739,16 +740,17 @@ class GraphTraversalTask(_Task):
             A dict from each part's name (source, label, destination, describe, query) to its
             slice of the input_size channels.
         """
-        I, L = self.num_ids, self.num_labels
+        num_ids, num_labels = self.num_ids, self.num_labels
+        edge = 2 * num_ids + num_labels  # the channels of an edge row: source | label | destination
         return {
-            "source": slice(0, I),
-            "label": slice(I, I + L),
-            "destination": slice(I + L, 2 * I + L),
-            "describe": slice(2 * I + L, 2 * I + L + 1),
-            "query": slice(2 * I + L + 1, 2 * I + L + 2),
+            "source": slice(0, num_ids),
+            "label": slice(num_ids, num_ids + num_labels),
+            "destination": slice(num_ids + num_labels, edge),
+            "describe": slice(edge, edge + 1),
+            "query": slice(edge + 1, edge + 2),
         }
 
-    def at_length(self, length: int) -> "GraphTraversalTask":
+    def at_length(self, length: int) -> GraphTraversalTask:
         """The task with paths of exactly ``length`` hops (graphs grown to fit when needed).
 
         Args:
@@ -764,7 +766,7 @@ class GraphTraversalTask(_Task):
             max_nodes=max(self.max_nodes, nodes), num_ids=max(self.num_ids, nodes),
         )
 
-    def sample(self, generator: Optional[torch.Generator] = None) -> Traversal:
+    def sample(self, generator: torch.Generator | None = None) -> Traversal:
         """One random graph and traversal query, as plain ids.
 
         Args:
@@ -786,8 +788,8 @@ class GraphTraversalTask(_Task):
         next_on_path = dict(zip(path[:-1], path[1:]))
         edges, path_labels = [], {}
         for node in range(n):
-            labels = permutation(self.num_labels)[: draw(self.min_degree, self.max_degree)]
-            for i, label in enumerate(labels):
+            out_labels = permutation(self.num_labels)[: draw(self.min_degree, self.max_degree)]
+            for i, label in enumerate(out_labels):
                 if i == 0 and node in next_on_path:
                     target = next_on_path[node]
                     path_labels[node] = label
@@ -818,24 +820,24 @@ class GraphTraversalTask(_Task):
         queries = list(queries)
         if not queries:
             raise ValueError("queries must hold at least one Traversal")
-        I, L = self.num_ids, self.num_labels
+        num_ids, num_labels = self.num_ids, self.num_labels
         for b, query in enumerate(queries):
             ids = [query.start] + [node for edge in query.edges for node in (edge[0], edge[2])]
-            if any(not 0 <= node < I for node in ids):
-                raise ValueError(f"queries[{b}]: node ids must be in [0, num_ids = {I})")
+            if any(not 0 <= node < num_ids for node in ids):
+                raise ValueError(f"queries[{b}]: node ids must be in [0, num_ids = {num_ids})")
             labels = list(query.labels) + [edge[1] for edge in query.edges]
-            if any(not 0 <= label < L for label in labels):
-                raise ValueError(f"queries[{b}]: labels must be in [0, num_labels = {L})")
+            if any(not 0 <= label < num_labels for label in labels):
+                raise ValueError(f"queries[{b}]: labels must be in [0, num_labels = {num_labels})")
             if tuple(query.answers) != follow(query.edges, query.start, query.labels):
                 raise ValueError(f"queries[{b}]: answers do not follow from edges, start, labels")
         T = max(len(q.edges) + 1 + 2 * len(q.labels) for q in queries)
         c = self.channels()
         inputs = torch.zeros(len(queries), T, self.input_size)
-        targets = torch.zeros(len(queries), T, I)
+        targets = torch.zeros(len(queries), T, num_ids)
         mask = torch.zeros(len(queries), T)
         for b, query in enumerate(queries):
             E, K = len(query.edges), len(query.labels)
-            inputs[b, :E, : 2 * I + L] = edge_rows(query.edges, I, L)
+            inputs[b, :E, : c["destination"].stop] = edge_rows(query.edges, num_ids, num_labels)
             inputs[b, :E, c["describe"]] = 1
             inputs[b, E, c["source"].start + query.start] = 1
             for k, label in enumerate(query.labels):
@@ -848,7 +850,8 @@ class GraphTraversalTask(_Task):
 
     def _generate(self, batch_size: int, generator, device) -> Batch:
         if generator is not None and generator.device.type != "cpu":
-            generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+            seed = int(torch.randint(2**62, (1,), generator=generator))
+            generator = torch.Generator().manual_seed(seed)
         return self.encode([self.sample(generator) for _ in range(batch_size)])
 
 

@@ -10,9 +10,10 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple, Optional, Sequence, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 import torch
@@ -21,10 +22,17 @@ from tqdm.auto import tqdm as auto_tqdm
 from tqdm.std import tqdm as std_tqdm
 
 from memlab.curriculum import Curriculum
+from memlab.metrics import (
+    answer_accuracy,
+    answer_bits,
+    bit_errors,
+    bits_per_sequence,
+    masked_bce,
+    masked_cross_entropy,
+    sequence_accuracy,
+)
 from memlab.models import build_model
 from memlab.recipes import OPTIMIZERS, recipe
-from memlab.metrics import answer_accuracy, answer_bits, bit_errors, bits_per_sequence
-from memlab.metrics import masked_bce, masked_cross_entropy, sequence_accuracy
 from memlab.tasks import Task, make_task
 from memlab.validation import integer, positive_number
 
@@ -57,7 +65,7 @@ class _TextLine(std_tqdm):
             print(line, flush=True)
 
 
-def progress(iterable_or_total: Union[Iterable, int, None] = None, **kwargs: Any):
+def progress(iterable_or_total: Iterable | int | None = None, **kwargs: Any):
     """A tqdm progress bar over an iterable, or with ``total`` steps when given an int.
 
     The environment variable MEMLAB_PROGRESS chooses how it shows:
@@ -93,7 +101,8 @@ class History:
     bit_errors: list = field(default_factory=list)  #: wrong bits per sequence
     bits_per_sequence: list = field(default_factory=list)  #: cost per sequence, in bits
     seconds: list = field(default_factory=list)  #: wall time since training started
-    level: list = field(default_factory=list)  #: curriculum level of the interval (with a curriculum)
+    #: curriculum level of the interval (with a curriculum)
+    level: list = field(default_factory=list)
     answer_accuracy: list = field(default_factory=list)  #: right answers (categorical tasks)
     #: (step, bit errors per sequence) of each held-out check of stop_at (see train)
     held_out: list = field(default_factory=list)
@@ -104,7 +113,7 @@ class History:
     def __len__(self) -> int:
         return len(self.step)
 
-    def first_step_below(self, threshold: float, level: Optional[int] = None) -> Optional[int]:
+    def first_step_below(self, threshold: float, level: int | None = None) -> int | None:
         """The first logged step whose interval mean bit errors fell below ``threshold``.
 
         level: count only intervals trained at this curriculum level (e.g. the last one, the
@@ -129,7 +138,7 @@ class RunState:
     generator: torch.Tensor  #: state of the data stream's torch.Generator (get_state(), uint8)
     optimizer: str  #: "adam" or "rmsprop"
     #: the optimiser's state_dict (None: a resumed run starts a fresh optimiser)
-    optimizer_state: Optional[dict] = None
+    optimizer_state: dict | None = None
     level: int = 0  #: curriculum level
     passed: int = 0  #: intervals in a row below the curriculum's threshold at that level
     #: sums over the steps of the unfinished log interval: loss, bit errors, bits, accuracy
@@ -144,10 +153,10 @@ class _Signals:
     """
 
     def __init__(self) -> None:
-        self.received: Optional[str] = None
+        self.received: str | None = None
         self._previous: dict = {}
 
-    def __enter__(self) -> "_Signals":
+    def __enter__(self) -> _Signals:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 previous = signal.getsignal(signum)
@@ -179,22 +188,22 @@ def train(
     model: nn.Module,
     task: Task,
     steps: int,
-    batch_size: Optional[int] = None,
-    lr: Optional[float] = None,
-    clip: Union[float, None, str] = "recipe",
+    batch_size: int | None = None,
+    lr: float | None = None,
+    clip: float | None | str = "recipe",
     seed: int = 0,
     log_every: int = 50,
     progress: bool = True,
     compile: bool = False,
-    device: Union[str, torch.device, None] = None,
-    stop_at: Optional[float] = None,
-    max_seconds: Optional[float] = None,
-    curriculum: Optional[Curriculum] = None,
-    resume: Union["History", "Checkpoint", None] = None,
-    optimizer: Optional[str] = None,
-    checkpoint: Optional[PathLike] = None,
-    save_every: Optional[int] = None,
-    checkpoint_extra: Optional[dict] = None,
+    device: str | torch.device | None = None,
+    stop_at: float | None = None,
+    max_seconds: float | None = None,
+    curriculum: Curriculum | None = None,
+    resume: History | Checkpoint | None = None,
+    optimizer: str | None = None,
+    checkpoint: PathLike | None = None,
+    save_every: int | None = None,
+    checkpoint_extra: dict | None = None,
 ) -> History:
     """Train ``model`` on fresh batches of ``task`` with the task's loss.
 
@@ -267,11 +276,11 @@ def train(
     integer("batch_size", batch_size, 1)
     integer("log_every", log_every, 1)
     positive_number("lr", lr)
-    if clip is not None:
-        positive_number("clip", clip)
+    max_norm = None if clip is None else positive_number("clip", clip)
     if curriculum is not None:
         if not isinstance(curriculum, Curriculum):
-            raise ValueError(f"curriculum must be a memlab Curriculum, got {type(curriculum).__name__}")
+            raise ValueError("curriculum must be a memlab Curriculum, "
+                             f"got {type(curriculum).__name__}")
         curriculum.check(task)
     if save_every is not None:
         integer("save_every", save_every, 1)
@@ -299,16 +308,18 @@ def train(
                 f"compile=True needs a model with a compile_step() method; "
                 f"{type(model).__name__} has none"
             )
-        model.compile_step()
+        model.compile_step()  # type: ignore[operator]  # torch: unknown attributes are Tensor | Module
 
     generator = torch.Generator().manual_seed(seed)
     # the fused Adam kernel (CPU and CUDA) updates all parameters in one call
-    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in model.parameters())
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point()
+                for p in model.parameters())
     optimizer_name = optimizer
+    opt: torch.optim.Optimizer
     if optimizer == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
+        opt = torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
     else:
-        optimizer = torch.optim.RMSprop(model.parameters(), lr=lr, momentum=0.9, alpha=0.95)
+        opt = torch.optim.RMSprop(model.parameters(), lr=lr, momentum=0.9, alpha=0.95)
     earlier = resume.history if isinstance(resume, Checkpoint) else resume
     history = History() if earlier is None else History(**dataclasses.asdict(earlier))
     step0 = history.step[-1] if history.step else 0
@@ -329,8 +340,8 @@ def train(
         totals = torch.tensor(run.interval, dtype=totals.dtype, device=device)
         count = run.count
         if run.optimizer_state is not None:
-            optimizer.load_state_dict(run.optimizer_state)
-            for group in optimizer.param_groups:  # this run's step size
+            opt.load_state_dict(run.optimizer_state)
+            for group in opt.param_groups:  # this run's step size
                 group["lr"] = lr
     current = task if curriculum is None else curriculum.task_at(task, level)
     check_size = max(STOP_CHECK_MIN_BATCH, 4 * batch_size)
@@ -338,10 +349,11 @@ def train(
     start = time.perf_counter()
 
     def save(step: int) -> None:
+        assert checkpoint is not None  # save_every and the signals need one
         state = RunState(
             step=step0 + step, seconds=seconds0 + time.perf_counter() - start,
             generator=generator.get_state(), optimizer=optimizer_name,
-            optimizer_state=optimizer.state_dict(), level=level, passed=passed,
+            optimizer_state=opt.state_dict(), level=level, passed=passed,
             interval=totals.tolist(), count=count,
         )
         save_checkpoint(checkpoint, model, current, history, checkpoint_extra, run=state)
@@ -355,11 +367,11 @@ def train(
             inputs, targets, mask = current.batch(batch_size, generator, device)
             logits = model(inputs)
             loss = loss_of(logits, targets, mask)
-            optimizer.zero_grad(set_to_none=True)
+            opt.zero_grad(set_to_none=True)
             loss.backward()
-            if clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip)
-            optimizer.step()
+            if max_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            opt.step()
 
             with torch.no_grad():
                 logits = logits.detach()
@@ -384,7 +396,8 @@ def train(
                 history.seconds.append(seconds0 + time.perf_counter() - start)
                 if categorical:
                     history.answer_accuracy.append(mean_accuracy)
-                postfix = dict(loss=f"{mean_loss:.4f}", bit_errors=f"{mean_errors:.2f}")
+                postfix: dict[str, Any] = dict(loss=f"{mean_loss:.4f}",
+                                               bit_errors=f"{mean_errors:.2f}")
                 if curriculum is not None:
                     history.level.append(level)
                     postfix["level"] = level
@@ -398,7 +411,7 @@ def train(
                     if held_out["bit_errors"] < stop_at:
                         history.stopped = "solved"
                         break
-                if not at_last_level:
+                if curriculum is not None and not at_last_level:
                     value = {"loss": mean_loss, "bit_errors": mean_errors,
                              "bits_per_sequence": mean_bits}[curriculum.metric]
                     passed = passed + 1 if value < curriculum.threshold else 0
@@ -410,7 +423,7 @@ def train(
                     break
             if step == steps:
                 history.stopped = "steps"
-            elif checkpoint is not None and signals.received:
+            elif isinstance(signals, _Signals) and signals.received:
                 history.stopped = signals.received
                 break
             elif save_every is not None and (step0 + step) % save_every == 0:
@@ -515,12 +528,14 @@ def format_table(rows: Sequence[dict]) -> str:
 
 
 class Checkpoint(NamedTuple):
+    """What load_checkpoint rebuilds from a file saved by save_checkpoint."""
+
     model: nn.Module  #: rebuilt, weights loaded, in eval mode, on map_location
-    task: Optional[Task]
-    history: Optional[History]
+    task: Task | None
+    history: History | None
     extra: dict
     #: where the run stood, to resume it exactly (None in checkpoints saved without one)
-    run: Optional[RunState] = None
+    run: RunState | None = None
 
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -542,10 +557,10 @@ def _check_plain(value: Any, where: str) -> None:
 def save_checkpoint(
     path: PathLike,
     model: nn.Module,
-    task: Optional[Task] = None,
-    history: Optional[History] = None,
-    extra: Optional[dict] = None,
-    run: Optional[RunState] = None,
+    task: Task | None = None,
+    history: History | None = None,
+    extra: dict | None = None,
+    run: RunState | None = None,
 ) -> None:
     """Save a model (kind, config, weights), its task and history to ``path`` with torch.save.
 
@@ -570,10 +585,11 @@ def save_checkpoint(
         raise ValueError(
             f"model must be a memlab model with .kind and .config, got {type(model).__name__}"
         )
-    data = {
+    data: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
-        "model": {"kind": model.kind, "config": dict(model.config)},
+        # torch types a module's unknown attributes as Tensor | Module
+        "model": {"kind": model.kind, "config": dict(model.config)},  # type: ignore[arg-type]
         # clone, so no tensor drags a larger shared storage into the file
         "state_dict": {
             key: value.detach().cpu().clone() for key, value in model.state_dict().items()
@@ -602,7 +618,7 @@ def _reason(err: Exception) -> str:
     return f"{type(err).__name__}: {reason[:200]}" if reason else type(err).__name__
 
 
-def load_checkpoint(path: PathLike, map_location: Union[str, torch.device] = "cpu") -> Checkpoint:
+def load_checkpoint(path: PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Rebuild the model, task and history saved by save_checkpoint.
 
     Args:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Optional
+from typing import Any
 
 
-def integer(name: str, value: Any, minimum: Optional[int] = None,
-            maximum: Optional[int] = None) -> int:
+def integer(name: str, value: Any, minimum: int | None = None,
+            maximum: int | None = None) -> int:
     """``value`` as an int in [minimum, maximum] (both ends included; None: unbounded).
 
     Booleans are refused, as are floats, even integral ones.

@@ -7,7 +7,7 @@ memory slots top to bottom in every heat map.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -217,7 +217,8 @@ def plot_seed_curves(runs: dict, ax=None, metric: str = "bit_errors", title: str
     return ax
 
 
-def plot_io(inputs: Tensor, targets: Tensor, outputs: Tensor | None = None, mask: Tensor | None = None,
+def plot_io(inputs: Tensor, targets: Tensor, outputs: Tensor | None = None,
+            mask: Tensor | None = None,
             title: str = ""):
     """Input, target and (optionally) the model's output probabilities of one sample, stacked.
 
@@ -285,8 +286,7 @@ def plot_ntm_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head
 
 
 def plot_dnc_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head: int = 0):
-    """A DNC's run on one sample: input, output, write and read weightings, usage and the
-    gates.
+    """A DNC's run on one sample: input, output, write and read weightings, usage and gates.
 
     Args:
         inputs: [B, T, I].
@@ -365,7 +365,8 @@ def animate_dnc(trace, sample: int = 0, head: int = 0, interval: int = 400):
     Returns:
         A matplotlib FuncAnimation of T frames (its figure is closed, so it is not shown twice).
     """
-    memory, usage, link = _numpy(trace.memory[sample]), _numpy(trace.usage[sample]), _numpy(trace.link[sample])
+    memory, usage = _numpy(trace.memory[sample]), _numpy(trace.usage[sample])
+    link = _numpy(trace.link[sample])
     write, read = _numpy(trace.write_weights[sample]), _numpy(trace.read_weights[sample, :, head])
     steps, slots = usage.shape
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 1.6, 3]})
@@ -375,7 +376,8 @@ def animate_dnc(trace, sample: int = 0, head: int = 0, interval: int = 400):
     bars = axes[1].barh(range(slots), usage[0], color="tab:gray", label="usage")
     write_dots, = axes[1].plot(write[0], range(slots), "o", color="tab:red", label="write w")
     read_dots, = axes[1].plot(read[0], range(slots), "s", color="tab:blue", label="read w")
-    axes[1].set(xlim=(0, 1.05), ylim=(slots - 0.5, -0.5), title="usage & weightings", xlabel="value")
+    axes[1].set(xlim=(0, 1.05), ylim=(slots - 0.5, -0.5), title="usage & weightings",
+                xlabel="value")
     axes[1].legend(fontsize="x-small", loc="lower right")
     link_image = axes[2].imshow(link[0], aspect="auto", cmap="viridis", vmin=0, vmax=1)
     axes[2].set(title="link L", xlabel="from slot j", ylabel="to slot i")
@@ -447,11 +449,14 @@ def plot_graph(edges, ax=None, title: str = "", names=None, label_names=None, po
 
     ax = _axes(ax, (5, 4))
     graph = nx.MultiDiGraph()
-    graph.add_edges_from((s, d, {"label": l}) for s, l, d in edges)
+    graph.add_edges_from((s, d, {"label": label}) for s, label, d in edges)
     if positions is None:
         positions = nx.spring_layout(nx.Graph(graph), seed=0)
     palette = plt.get_cmap("tab10")
-    colour = (lambda l: label_colors[l]) if label_colors else (lambda l: palette(l % 10))
+
+    def colour(label):
+        return label_colors[label] if label_colors else palette(label % 10)
+
     hops = set(zip(route[:-1], route[1:])) if route is not None else set()
     nx.draw_networkx_nodes(graph, positions, ax=ax, node_color="#f4f1ea", edgecolors="#444",
                            node_size=520)
@@ -463,9 +468,9 @@ def plot_graph(edges, ax=None, title: str = "", names=None, label_names=None, po
                                edge_color=[colour(data["label"])], width=3.5 if on_route else 1.2,
                                alpha=1.0 if on_route or not hops else 0.45, arrowsize=12,
                                connectionstyle="arc3,rad=0.12")
-    used = sorted({l for _, l, _ in edges})
-    handles = [plt.Line2D([], [], color=colour(l), lw=2,
-                          label=(label_names or {}).get(l, f"label {l}")) for l in used]
+    used = sorted({label for _, label, _ in edges})
+    handles = [plt.Line2D([], [], color=colour(label), lw=2,
+                          label=(label_names or {}).get(label, f"label {label}")) for label in used]
     ax.legend(handles=handles, fontsize=7, loc="best", frameon=False)
     ax.set_title(title)
     ax.set_axis_off()

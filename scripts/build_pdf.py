@@ -48,7 +48,8 @@ const fonts = () => (document.fonts ? document.fonts.ready : Promise.resolve());
 if (!(window.MathJax && window.MathJax.startup && window.MathJax.startup.promise)) {
   done(document.querySelector('.math') ? 'maths on the page but MathJax did not load' : 'no maths');
 } else {
-  window.MathJax.startup.promise.then(fonts).then(() => done('typeset'), (e) => done('MathJax failed: ' + e));
+  window.MathJax.startup.promise.then(fonts).then(
+    () => done('typeset'), (e) => done('MathJax failed: ' + e));
 }
 """
 
@@ -105,10 +106,12 @@ def wait_until_ready(driver, timeout: float = 60.0) -> str:
     """Wait for the page, its images and MathJax; return MathJax's status."""
     deadline = time.monotonic() + timeout
     while driver.execute_script(
-        "return document.readyState !== 'complete' || !Array.from(document.images).every(i => i.complete)"
+        "return document.readyState !== 'complete'"
+        " || !Array.from(document.images).every(i => i.complete)"
     ):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{driver.current_url}: the page did not finish loading in {timeout:.0f} s")
+            raise TimeoutError(f"{driver.current_url}: the page did not finish loading in "
+                               f"{timeout:.0f} s")
         time.sleep(0.1)
     status = driver.execute_async_script(WAIT_FOR_MATHJAX)
     if status not in ("typeset", "no maths"):
@@ -154,9 +157,10 @@ def build_pdf(html_dir: Path = HTML_DIR, out: Path = PDF_PATH, site_copy: bool =
             first = len(writer.pages)
             for pdf_page in reader.pages:
                 writer.add_page(pdf_page)
-            writer.add_outline_item(title, first)
+            writer.add_outline_item(title=title, page_number=first)
             print(f"{page.relative_to(html_dir)}: {len(reader.pages)} page(s)", flush=True)
-    writer.add_metadata({"/Title": "memlab: Neural Turing Machines and Differentiable Neural Computers"})
+    writer.add_metadata({"/Title": "memlab: "
+                                   "Neural Turing Machines and Differentiable Neural Computers"})
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as handle:
         writer.write(handle)
@@ -169,8 +173,10 @@ def build_pdf(html_dir: Path = HTML_DIR, out: Path = PDF_PATH, site_copy: bool =
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--html", type=Path, default=HTML_DIR, help="the built site (default _build/html)")
-    parser.add_argument("--out", type=Path, default=PDF_PATH, help="the PDF to write (default _build/pdf/memlab.pdf)")
+    parser.add_argument("--html", type=Path, default=HTML_DIR,
+                        help="the built site (default _build/html)")
+    parser.add_argument("--out", type=Path, default=PDF_PATH,
+                        help="the PDF to write (default _build/pdf/memlab.pdf)")
     args = parser.parse_args(argv)
     if not (args.html / "index.html").is_file():
         print(f"{args.html}: no built site; run `make book` first", file=sys.stderr)

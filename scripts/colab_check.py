@@ -39,7 +39,8 @@ def run_chapter(path: Path, timeout: int) -> str | None:
     """Execute one notebook in its folder; return None, or what went wrong."""
     nb = nbformat.read(str(path), as_version=4)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb, timeout=timeout, kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}}
     )
     try:
         client.execute()
@@ -50,7 +51,8 @@ def run_chapter(path: Path, timeout: int) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="chapters to run (default: all in _toc.yml)")
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="chapters to run (default: all in _toc.yml)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
     args = parser.parse_args(argv)
     if args.timeout <= 0:
@@ -66,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         problem = run_chapter(path, args.timeout)
         seconds = time.monotonic() - started
         name = path.relative_to(ROOT).as_posix() if ROOT in path.parents else str(path)
-        print(f"{'FAIL' if problem else 'ok  '} {name} ({seconds:.0f} s){': ' + problem if problem else ''}", flush=True)
+        print(f"{'FAIL' if problem else 'ok  '} {name} ({seconds:.0f} s)"
+              f"{': ' + problem if problem else ''}", flush=True)
         if problem:
             failures.append(f"{name}: {problem}")
     if failures:

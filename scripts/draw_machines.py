@@ -52,7 +52,8 @@ def memory(ax, x, y, w, h, rows=8, cols=5, label="memory $M_t$\n$N$ slots $\\tim
         for j in range(cols):
             shade = 0.93 - 0.25 * ((i * 7 + j * 3) % 5) / 4
             ax.add_patch(Rectangle((x + j * cell_w, y + i * cell_h), cell_w, cell_h,
-                                   facecolor=(shade, shade, shade), edgecolor="white", linewidth=0.8))
+                                   facecolor=(shade, shade, shade), edgecolor="white",
+                                   linewidth=0.8))
     ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=EDGE, linewidth=1.1))
     ax.text(x + w / 2, y - 0.25, label, ha="center", va="top", fontsize=9, color="#1d2733")
 
@@ -76,7 +77,8 @@ def draw_ntm(ax):
     controller(ax)
     box(ax, 3.3, 4.4, 3.1, 1.4, "write head\nerase $e_t$, add $v_t$", HEAD)
     box(ax, 3.3, 0.6, 3.1, 1.4, "read head\nread vector $r_t$", HEAD)
-    box(ax, 3.3, 2.55, 3.1, 1.3, "each head addresses:\ncontent $\\to$ gate $\\to$\nshift $\\to$ sharpen",
+    box(ax, 3.3, 2.55, 3.1, 1.3,
+        "each head addresses:\ncontent $\\to$ gate $\\to$\nshift $\\to$ sharpen",
         "#f4f4f4", size=8.5)
     memory(ax, 7.1, 1.0, 2.6, 4.6)
     arrow(ax, (2.62, 3.7), (3.28, 5.0))
@@ -92,7 +94,8 @@ def draw_dnc(ax):
     controller(ax)
     box(ax, 3.3, 4.4, 3.1, 1.4, "write head\nallocation $a_t$ or content\nerase $e_t$, write $v_t$",
         HEAD, size=8.8)
-    box(ax, 3.3, 0.6, 3.1, 1.4, "$R$ read heads, each mixing\nbackward, content, forward\nread vectors $r_t^i$",
+    box(ax, 3.3, 0.6, 3.1, 1.4,
+        "$R$ read heads, each mixing\nbackward, content, forward\nread vectors $r_t^i$",
         HEAD, size=8.3)
     box(ax, 3.3, 2.55, 1.45, 1.3, "usage $u_t$\nfree gates", DNC_EXTRA, size=8.3)
     box(ax, 4.95, 2.55, 1.45, 1.3, "links $L_t$\nprecedence $p_t$", DNC_EXTRA, size=8.0)
@@ -105,12 +108,15 @@ def draw_dnc(ax):
     arrow(ax, (5.67, 4.36), (5.67, 3.9), style="-|>")
     arrow(ax, (5.67, 2.5), (5.67, 2.04), style="-|>")
     arrow(ax, (4.02, 2.04), (4.02, 2.5), style="-|>")
-    ax.text(5.0, 6.55, "slots found by content, by allocating the\nleast used one, or along the order of writes",
+    ax.text(5.0, 6.55,
+            "slots found by content, by allocating the\n"
+            "least used one, or along the order of writes",
             ha="center", va="center", fontsize=8.5, style="italic", color="#44515e")
 
 
 def draw(out: Path = OUT) -> Path:
-    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "memlab", "font.family": "DejaVu Sans"})
+    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "memlab",
+                         "font.family": "DejaVu Sans"})
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.9))
     draw_ntm(left)
     draw_dnc(right)

@@ -83,7 +83,8 @@ class Settings:
         return (
             "import sys\n"
             "\n"
-            "if \"google.colab\" in sys.modules:  # Colab only: install memlab, keep Colab's torch\n"
+            "if \"google.colab\" in sys.modules:"
+            "  # Colab only: install memlab, keep Colab's torch\n"
             f"    {self.install_line}"
         )
 
@@ -196,12 +197,14 @@ def is_badge_cell(cell) -> bool:
 
 def is_install_cell(cell) -> bool:
     return cell.cell_type == "code" and (
-        INSTALL_TAG in _tags(cell) or ("google.colab" in cell.source and "pip install" in cell.source)
+        INSTALL_TAG in _tags(cell)
+        or ("google.colab" in cell.source and "pip install" in cell.source)
     )
 
 
 def _new_cell(nb, kind: str, source: str):
-    cell = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
+    new = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+    cell = new(source)
     if (nb.nbformat, nb.nbformat_minor) < (4, 5):
         cell.pop("id", None)
     return cell
@@ -220,7 +223,8 @@ def sync_notebook(nb, settings: Settings, repo_path: str):
             lines = cell.source.splitlines()
             while lines and not lines[0].strip():
                 lines.pop(0)
-            rest = "\n".join(lines[1:] if lines and _BADGE_LINE.match(lines[0]) else lines).strip("\n")
+            body = lines[1:] if lines and _BADGE_LINE.match(lines[0]) else lines
+            rest = "\n".join(body).strip("\n")
             if badge_cell is None:
                 badge_cell = cell
             if rest.strip():  # keep what followed the badge (the title, usually) in its own cell
@@ -247,7 +251,8 @@ def sync_notebook(nb, settings: Settings, repo_path: str):
     install_cell.outputs = []
     install_cell.execution_count = None
     _set_tags(install_cell, INSTALL_TAGS)
-    first_code = next((i for i, c in enumerate(rest_cells) if c.cell_type == "code"), len(rest_cells))
+    first_code = next((i for i, c in enumerate(rest_cells) if c.cell_type == "code"),
+                      len(rest_cells))
     rest_cells.insert(first_code, install_cell)
 
     nb.cells = rest_cells
@@ -265,9 +270,11 @@ def problems(nb, settings: Settings, repo_path: str) -> list[str]:
         first = markdown[0]
         line = _first_line(first.source)
         if line.strip() != badge:
-            found.append(f"badge: first markdown cell starts with {line.strip()!r}, expected {badge!r}")
+            found.append(f"badge: first markdown cell starts with {line.strip()!r}, "
+                         f"expected {badge!r}")
         elif first.source.strip() != badge:
-            found.append("badge: the badge cell must hold only the badge (put the title in the next cell)")
+            found.append("badge: the badge cell must hold only the badge (put the title in the "
+                         "next cell)")
         missing = [t for t in BADGE_TAGS if t not in _tags(first)]
         if missing:
             found.append(f"badge: the badge cell lacks the tag(s) {', '.join(missing)}")
@@ -279,7 +286,8 @@ def problems(nb, settings: Settings, repo_path: str) -> list[str]:
     else:
         first = code[0]
         if settings.install_line not in first.source:
-            got = next((ln.strip() for ln in first.source.splitlines() if "pip install" in ln), None)
+            got = next((ln.strip() for ln in first.source.splitlines() if "pip install" in ln),
+                       None)
             found.append(
                 f"install: first code cell has {got!r}, expected {settings.install_line!r}"
                 if got
@@ -316,8 +324,10 @@ def fix_notebook(path: Path, settings: Settings, repo_path: str | None = None) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only report differences; exit 1 if any")
-    parser.add_argument("--root", type=Path, default=ROOT, help="folder with _config.yml and _toc.yml")
+    parser.add_argument("--check", action="store_true",
+                        help="only report differences; exit 1 if any")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="folder with _config.yml and _toc.yml")
     args = parser.parse_args(argv)
 
     settings = load_settings(args.root)

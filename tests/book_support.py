@@ -68,7 +68,8 @@ def chapter_title(notebook: Path) -> str:
 
     nb = nbformat.read(str(notebook), as_version=4)
     for cell in nb.cells:
-        if cell.cell_type != "markdown" or "remove-cell" in cell.get("metadata", {}).get("tags", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.cell_type != "markdown" or "remove-cell" in tags:
             continue
         for line in cell.source.splitlines():
             match = re.match(r"^#\s+(.*\S)\s*$", line)
@@ -88,7 +89,8 @@ def build_book() -> Path:
     started = time.monotonic()
     with open(BUILD_LOG, "w", encoding="utf-8") as log:
         proc = subprocess.run(
-            command, cwd=ROOT, env=run_env(), stdout=log, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT_S
+            command, cwd=ROOT, env=run_env(), stdout=log, stderr=subprocess.STDOUT,
+            timeout=BUILD_TIMEOUT_S
         )
     seconds = time.monotonic() - started
     text = re.sub(r"\x1b\[[0-9;]*m", "", BUILD_LOG.read_text(encoding="utf-8", errors="replace"))
@@ -96,10 +98,12 @@ def build_book() -> Path:
         problems = [
             ln
             for ln in text.splitlines()
-            if re.search(r"(WARNING|ERROR|CRITICAL|SEVERE):|Error\b|Exception\b", ln) and "[IPKernelApp]" not in ln
+            if re.search(r"(WARNING|ERROR|CRITICAL|SEVERE):|Error\b|Exception\b", ln)
+            and "[IPKernelApp]" not in ln
         ]
         raise AssertionError(
-            f"strict book build failed (exit {proc.returncode}, {seconds:.0f} s); full log in {BUILD_LOG}\n"
+            f"strict book build failed (exit {proc.returncode}, {seconds:.0f} s); "
+            f"full log in {BUILD_LOG}\n"
             + "\n".join(problems[-40:] or text.splitlines()[-40:])
         )
     print(f"book built in {seconds:.0f} s")

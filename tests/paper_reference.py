@@ -13,13 +13,13 @@ Each public function takes and returns batch-first tensors with the same shapes 
 from __future__ import annotations
 
 import math
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
-Vector = List[float]
-Matrix = List[List[float]]
+Vector = list[float]
+Matrix = list[list[float]]
 
 
 def _floats(x: Tensor) -> list:
@@ -40,7 +40,7 @@ def softplus(x: float) -> float:
 
 
 def oneplus(x: Tensor) -> Tensor:
-    """oneplus(x) = 1 + log(1 + e^x), elementwise, on a tensor of any shape."""
+    """The paper's oneplus, 1 + log(1 + e^x), elementwise, on a tensor of any shape."""
     flat = _floats(x.reshape(-1))
     out = [1.0 + softplus(v) for v in flat]
     return _tensor(out).reshape(x.shape)
@@ -48,7 +48,8 @@ def oneplus(x: Tensor) -> Tensor:
 
 def cosine_similarity(u: Vector, v: Vector, eps: float) -> float:
     """D(u, v) = u·v / ((|u| + eps)(|v| + eps)): a small eps added to each norm keeps an all-zero
-    row or key finite, with similarity 0."""
+    row or key finite, with similarity 0.
+    """
     dot = 0.0
     norm_u_sq = 0.0
     norm_v_sq = 0.0
@@ -76,7 +77,8 @@ def content_weights(memory: Tensor, keys: Tensor, strengths: Tensor, eps: float 
     mem, k, beta = _floats(memory), _floats(keys), _floats(strengths)
     out = []
     for b in range(len(mem)):
-        out.append([content_weighting_sample(mem[b], k[b][h], beta[b][h], eps) for h in range(len(k[b]))])
+        out.append([content_weighting_sample(mem[b], k[b][h], beta[b][h], eps)
+                    for h in range(len(k[b]))])
     return _tensor(out).reshape(keys.shape[0], keys.shape[1], memory.shape[1])
 
 
@@ -90,7 +92,8 @@ def interpolate(content: Tensor, previous: Tensor, gate: Tensor) -> Tensor:
     for b in range(len(c)):
         heads = []
         for h in range(len(c[b])):
-            heads.append([g[b][h] * c[b][h][i] + (1.0 - g[b][h]) * p[b][h][i] for i in range(len(c[b][h]))])
+            heads.append([g[b][h] * c[b][h][i] + (1.0 - g[b][h]) * p[b][h][i]
+                          for i in range(len(c[b][h]))])
         out.append(heads)
     return _tensor(out).reshape(content.shape)
 
@@ -188,7 +191,8 @@ def allocation_weights(usage: Tensor) -> Tensor:
     return _tensor([allocation_sample(u[b]) for b in range(len(u))]).reshape(usage.shape)
 
 
-def write_weighting(allocation: Tensor, content: Tensor, allocation_gate: Tensor, write_gate: Tensor) -> Tensor:
+def write_weighting(allocation: Tensor, content: Tensor, allocation_gate: Tensor,
+                    write_gate: Tensor) -> Tensor:
     """w^w = g^w [g^a a + (1 - g^a) c^w].  allocation, content [B, N], gates [B] -> [B, N]."""
     a, c = _floats(allocation), _floats(content)
     ga, gw = _floats(allocation_gate), _floats(write_gate)
@@ -201,7 +205,8 @@ def write_weighting(allocation: Tensor, content: Tensor, allocation_gate: Tensor
 # --- DNC write and read --------------------------------------------------------------------------
 
 
-def write_memory(memory: Tensor, write_weights: Tensor, erase: Tensor, write_vector: Tensor) -> Tensor:
+def write_memory(memory: Tensor, write_weights: Tensor, erase: Tensor,
+                 write_vector: Tensor) -> Tensor:
     """M_t[n, w] = M_{t-1}[n, w] (1 - w^w[n] e[w]) + w^w[n] v[w].
 
     memory [B, N, W], write_weights [B, N], erase [B, W], write_vector [B, W] -> [B, N, W].
@@ -212,7 +217,8 @@ def write_memory(memory: Tensor, write_weights: Tensor, erase: Tensor, write_vec
     for b in range(len(m)):
         rows = []
         for n in range(len(m[b])):
-            rows.append([m[b][n][w] * (1.0 - ww[b][n] * e[b][w]) + ww[b][n] * v[b][w] for w in range(len(m[b][n]))])
+            rows.append([m[b][n][w] * (1.0 - ww[b][n] * e[b][w]) + ww[b][n] * v[b][w]
+                         for w in range(len(m[b][n]))])
         out.append(rows)
     return _tensor(out).reshape(memory.shape)
 
@@ -272,7 +278,7 @@ def update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
     return _tensor(out).reshape(precedence.shape)
 
 
-def directional_weights(link: Tensor, read_weights: Tensor) -> Tuple[Tensor, Tensor]:
+def directional_weights(link: Tensor, read_weights: Tensor) -> tuple[Tensor, Tensor]:
     """forward f[i] = Σ_j L[i, j] w[j];  backward b[j] = Σ_i L[i, j] w[i].
 
     link [B, N, N], read_weights [B, R, N] -> (forward [B, R, N], backward [B, R, N]).
@@ -293,11 +299,13 @@ def directional_weights(link: Tensor, read_weights: Tensor) -> Tuple[Tensor, Ten
             bwd_heads.append(bwd)
         forward.append(fwd_heads)
         backward.append(bwd_heads)
-    return _tensor(forward).reshape(read_weights.shape), _tensor(backward).reshape(read_weights.shape)
+    shape = read_weights.shape
+    return _tensor(forward).reshape(shape), _tensor(backward).reshape(shape)
 
 
-def read_weighting(backward: Tensor, content: Tensor, forward: Tensor, read_modes: Tensor) -> Tensor:
-    """w^{r,i} = π^i[1] b^i + π^i[2] c^{r,i} + π^i[3] f^i  (modes ordered backward, content, forward).
+def read_weighting(backward: Tensor, content: Tensor, forward: Tensor,
+                   read_modes: Tensor) -> Tensor:
+    """w^{r,i} = π^i[1] b^i + π^i[2] c^{r,i} + π^i[3] f^i (modes: backward, content, forward).
 
     backward, content, forward [B, R, N], read_modes [B, R, 3] -> [B, R, N].
     """
@@ -308,21 +316,23 @@ def read_weighting(backward: Tensor, content: Tensor, forward: Tensor, read_mode
         for r in range(len(c[b])):
             weights = []
             for n in range(len(c[b][r])):
-                weights.append(pi[b][r][0] * bw[b][r][n] + pi[b][r][1] * c[b][r][n] + pi[b][r][2] * fw[b][r][n])
+                weights.append(pi[b][r][0] * bw[b][r][n] + pi[b][r][1] * c[b][r][n]
+                               + pi[b][r][2] * fw[b][r][n])
             heads.append(weights)
         out.append(heads)
     return _tensor(out).reshape(content.shape)
 
 
 # --- Csordás & Schmidhuber (2019), "Improving Differentiable Neural Computers Through Memory
-# --- Masking, De-allocation, and Link Distribution Sharpness Control" (ICLR) -----------------------
+# --- Masking, De-allocation, and Link Distribution Sharpness Control" (ICLR) ----------------------
 
 
 def masked_content_weights(memory: Tensor, keys: Tensor, strengths: Tensor, mask: Tensor,
                            eps: float = 1e-6) -> Tensor:
     """C(M, k, β, m)[i] = exp(β D(k ∘ m, M[i] ∘ m)) / Σ_j exp(β D(k ∘ m, M[j] ∘ m)).
 
-    memory [B, N, W], keys [B, H, W], strengths [B, H], mask [B, H, W] (one mask per head) -> [B, H, N].
+    memory [B, N, W], keys [B, H, W], strengths [B, H], mask [B, H, W] (one mask per head)
+    -> [B, H, N].
     """
     mem, k, beta, m = _floats(memory), _floats(keys), _floats(strengths), _floats(mask)
     out = []
@@ -338,11 +348,15 @@ def masked_content_weights(memory: Tensor, keys: Tensor, strengths: Tensor, mask
 
 
 def deallocate(memory: Tensor, retention: Tensor) -> Tensor:
-    """M[n, w] ψ[n]: a freed slot (ψ[n] = 0) is emptied.  memory [B, N, W], retention [B, N] -> [B, N, W]."""
+    """M[n, w] ψ[n]: a freed slot (ψ[n] = 0) is emptied.
+
+    memory [B, N, W], retention [B, N] -> [B, N, W].
+    """
     m, psi = _floats(memory), _floats(retention)
     out = []
     for b in range(len(m)):
-        out.append([[m[b][n][w] * psi[b][n] for w in range(len(m[b][n]))] for n in range(len(m[b]))])
+        out.append([[m[b][n][w] * psi[b][n] for w in range(len(m[b][n]))]
+                    for n in range(len(m[b]))])
     return _tensor(out).reshape(memory.shape)
 
 
@@ -351,7 +365,8 @@ def deallocating_write(memory: Tensor, retention: Tensor, write_weights: Tensor,
     """The paper's write with de-allocation, in one equation:
     M_t[n, w] = M_{t-1}[n, w] ψ[n] (1 - w^w[n] e[w]) + w^w[n] v[w].
 
-    memory [B, N, W], retention [B, N], write_weights [B, N], erase [B, W], write_vector [B, W] -> [B, N, W].
+    memory [B, N, W], retention [B, N], write_weights [B, N], erase [B, W], write_vector [B, W]
+    -> [B, N, W].
     """
     m, psi, ww = _floats(memory), _floats(retention), _floats(write_weights)
     e, v = _floats(erase), _floats(write_vector)
@@ -366,9 +381,10 @@ def deallocating_write(memory: Tensor, retention: Tensor, write_weights: Tensor,
 
 
 def sharpen_links(weights: Tensor, sharpness: Tensor, eps: float = 1e-6) -> Tensor:
-    """S(d, s)[i] = (d[i] + eps)^s / Σ_j (d[j] + eps)^s.  weights [B, R, N], sharpness [B, R] -> [B, R, N].
+    """S(d, s)[i] = (d[i] + eps)^s / Σ_j (d[j] + eps)^s.
 
-    eps: the small constant added to every entry (memlab's EPSILON) so that an all-zero d is defined.
+    weights [B, R, N], sharpness [B, R] -> [B, R, N]. eps: the small constant added to every
+    entry (memlab's EPSILON) so that an all-zero d is defined.
     """
     d, s = _floats(weights), _floats(sharpness)
     out = []
@@ -388,7 +404,7 @@ def sharpen_links(weights: Tensor, sharpness: Tensor, eps: float = 1e-6) -> Tens
 
 
 def ntm_address(memory: Tensor, key: Tensor, strength: Tensor, gate: Tensor, shift_weights: Tensor,
-                gamma: Tensor, previous: Tensor) -> Tuple[Tensor, Tensor]:
+                gamma: Tensor, previous: Tensor) -> tuple[Tensor, Tensor]:
     """The NTM's addressing, equations (5)-(9) in order: content, interpolation, shift, sharpening.
 
     memory [B, N, W], key [B, H, W], strength/gate/gamma [B, H], shift_weights [B, H, S],

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Callable, Dict, Tuple
+from typing import Callable
 
 import pytest
 import torch
@@ -69,7 +69,8 @@ def assert_matches(actual, expected) -> None:
 
 def assert_steps_match(got_steps: list, want_steps: list) -> None:
     """Per step, every value of ``got`` matches ``want``'s of the same name (assert_matches); a
-    failure names the step and the value."""
+    failure names the step and the value.
+    """
     assert len(got_steps) == len(want_steps)
     for step, (got, want) in enumerate(zip(got_steps, want_steps)):
         for name, value in got.items():
@@ -124,9 +125,9 @@ class Draw:
         return self.rand(batch, memory_size, memory_size) / memory_size * off_diagonal
 
 
-def make_inputs(name: str, gen: torch.Generator, B=2, N=5, W=3, R=2, S=3) -> Tuple[Tensor, ...]:
+def make_inputs(name: str, gen: torch.Generator, B=2, N=5, W=3, R=2, S=3) -> tuple[Tensor, ...]:
     d = Draw(gen)
-    builders: Dict[str, Callable[[], tuple]] = {
+    builders: dict[str, Callable[[], tuple]] = {
         "oneplus": lambda: (4.0 * d.randn(B, R),),
         "content_weights": lambda: (d.randn(B, N, W), d.randn(B, R, W), d.strength(B, R)),
         "interpolate": lambda: (d.weighting(B, R, N), d.weighting(B, R, N), d.rand(B, R)),
@@ -232,7 +233,8 @@ def test_runs_on_the_inputs_device(name):
 def test_oneplus_is_at_least_one_and_finite_at_extremes():
     x = torch.tensor([-1000.0, -30.0, 0.0, 30.0, 1000.0], dtype=F64, requires_grad=True)
     y = addressing.oneplus(x)
-    expected = torch.tensor([1.0, 1.0 + math.exp(-30.0), 1.0 + math.log(2.0), 31.0, 1001.0], dtype=F64)
+    expected = torch.tensor([1.0, 1.0 + math.exp(-30.0), 1.0 + math.log(2.0), 31.0, 1001.0],
+                            dtype=F64)
     assert_close(y, expected, rtol=1e-12, atol=1e-12)
     y.sum().backward()
     assert torch.isfinite(x.grad).all()
@@ -290,7 +292,8 @@ def test_content_weights_on_a_small_constant_memory_are_uniform():
 
 
 def test_content_weights_find_the_matching_row_and_ignore_scale():
-    memory = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]]], dtype=F64)
+    memory = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]]],
+                          dtype=F64)
     keys = torch.tensor([[[0.0, 5.0, 0.0]]], dtype=F64)  # parallel to row 1, five times longer
     weights = addressing.content_weights(memory, keys, torch.tensor([[10.0]], dtype=F64))
     cosines = torch.tensor([0.0, 1.0, 0.0, 1.0 / math.sqrt(2.0)], dtype=F64)
@@ -315,7 +318,8 @@ def test_higher_strength_gives_a_sharper_content_weighting():
 
 
 @pytest.mark.parametrize("N", [1, 2, 5, 6])
-@pytest.mark.parametrize("S, offset", [(3, -1), (3, 0), (3, 1), (5, -2), (5, -1), (5, 0), (5, 1), (5, 2)])
+@pytest.mark.parametrize("S, offset",
+                         [(3, -1), (3, 0), (3, 1), (5, -2), (5, -1), (5, 0), (5, 1), (5, 2)])
 def test_shift_moves_a_one_hot_by_the_offset_and_wraps(S, offset, N):
     weights = torch.eye(N, dtype=F64).unsqueeze(1)  # sample j: one-hot at slot j, for every j
     kernel = torch.zeros(N, 1, S, dtype=F64)
@@ -343,7 +347,8 @@ def test_shift_preserves_total_weight():
 
 def test_interpolation_gate_extremes():
     content, previous, _ = make_inputs("interpolate", generator("gate-extremes"))
-    ones, zeros = torch.ones(content.shape[:2], dtype=F64), torch.zeros(content.shape[:2], dtype=F64)
+    ones = torch.ones(content.shape[:2], dtype=F64)
+    zeros = torch.zeros(content.shape[:2], dtype=F64)
     assert_close(addressing.interpolate(content, previous, ones), content, **TOL)
     assert_close(addressing.interpolate(content, previous, zeros), previous, **TOL)
 
@@ -371,7 +376,8 @@ def test_sharpen_of_a_zero_weight_is_zero_with_finite_gradients():
 
 
 def _near_uniform(n: int) -> Tensor:
-    return torch.softmax(0.1 * torch.randn(1, 1, n, generator=generator("near-uniform", n), dtype=F64), dim=-1)
+    noise = torch.randn(1, 1, n, generator=generator("near-uniform", n), dtype=F64)
+    return torch.softmax(0.1 * noise, dim=-1)
 
 
 @pytest.mark.parametrize(
@@ -425,9 +431,11 @@ def test_links_follow_the_order_of_writes(api):
     reads = torch.stack([one_hot(s, N) for s in order]).unsqueeze(0)  # [1, R=3, N]
     forward, backward = api.directional_weights(link, reads)
     # forward from 1 -> 4, from 4 -> 0, from 0 (the last write) -> nowhere
-    assert_close(forward[0], torch.stack([one_hot(4, N), one_hot(0, N), torch.zeros(N, dtype=F64)]), **TOL)
+    assert_close(forward[0], torch.stack([one_hot(4, N), one_hot(0, N), torch.zeros(N, dtype=F64)]),
+                 **TOL)
     # backward from 1 (the first write) -> nowhere, from 4 -> 1, from 0 -> 4
-    assert_close(backward[0], torch.stack([torch.zeros(N, dtype=F64), one_hot(1, N), one_hot(4, N)]), **TOL)
+    assert_close(backward[0],
+                 torch.stack([torch.zeros(N, dtype=F64), one_hot(1, N), one_hot(4, N)]), **TOL)
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -442,7 +450,8 @@ def test_allocation_picks_the_least_used_slot(api):
 
 @pytest.mark.parametrize("api", APIS)
 def test_allocation_of_a_full_memory_is_zero(api):
-    assert_close(api.allocation_weights(torch.ones(2, 5, dtype=F64)), torch.zeros(2, 5, dtype=F64), **TOL)
+    assert_close(api.allocation_weights(torch.ones(2, 5, dtype=F64)), torch.zeros(2, 5, dtype=F64),
+                 **TOL)
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -455,7 +464,8 @@ def test_allocation_goes_to_the_only_free_slot(api):
 @pytest.mark.parametrize("api", APIS)
 def test_free_gates_free_the_slots_that_were_read(api):
     N = 4
-    read_weights = torch.stack([one_hot(1, N), one_hot(2, N)]).unsqueeze(0)  # head 0 read slot 1, head 1 slot 2
+    # head 0 read slot 1, head 1 slot 2
+    read_weights = torch.stack([one_hot(1, N), one_hot(2, N)]).unsqueeze(0)
     free_gates = torch.tensor([[1.0, 0.0]], dtype=F64)  # head 0 frees, head 1 keeps
     psi = api.retention(free_gates, read_weights)
     assert_close(psi, torch.tensor([[1.0, 0.0, 1.0, 1.0]], dtype=F64), **TOL)
@@ -481,11 +491,13 @@ def test_write_gates_select_allocation_or_content(api):
     one, zero = torch.ones(1, dtype=F64), torch.zeros(1, dtype=F64)
     assert_close(api.write_weighting(allocation, content, one, one), allocation, **TOL)
     assert_close(api.write_weighting(allocation, content, zero, one), content, **TOL)
-    assert_close(api.write_weighting(allocation, content, one, zero), torch.zeros(1, 3, dtype=F64), **TOL)
+    assert_close(api.write_weighting(allocation, content, one, zero), torch.zeros(1, 3, dtype=F64),
+                 **TOL)
 
 
 @pytest.mark.parametrize("api", APIS)
-@pytest.mark.parametrize("mode, expected_index", [((1.0, 0.0, 0.0), 0), ((0.0, 1.0, 0.0), 1), ((0.0, 0.0, 1.0), 2)])
+@pytest.mark.parametrize("mode, expected_index",
+                         [((1.0, 0.0, 0.0), 0), ((0.0, 1.0, 0.0), 1), ((0.0, 0.0, 1.0), 2)])
 def test_read_modes_are_ordered_backward_content_forward(api, mode, expected_index):
     d = Draw(generator("read-modes"))
     backward, content, forward = (d.weighting(2, 3, 5) for _ in range(3))
@@ -510,11 +522,13 @@ def test_write_with_full_erase_replaces_one_row(api):
 def test_write_without_erase_adds_and_zero_weight_changes_nothing(api):
     d = Draw(generator("add-row"))
     memory, vector, erase = d.randn(1, 4, 3), d.randn(1, 3), d.rand(1, 3)
-    added = api.write_memory(memory, one_hot(1, 4).unsqueeze(0), torch.zeros(1, 3, dtype=F64), vector)
+    added = api.write_memory(memory, one_hot(1, 4).unsqueeze(0), torch.zeros(1, 3, dtype=F64),
+                             vector)
     expected = memory.clone()
     expected[0, 1] += vector[0]
     assert_close(added, expected, **TOL)
-    assert_close(api.write_memory(memory, torch.zeros(1, 4, dtype=F64), erase, vector), memory, **TOL)
+    assert_close(api.write_memory(memory, torch.zeros(1, 4, dtype=F64), erase, vector), memory,
+                 **TOL)
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -569,16 +583,19 @@ def rollout(api, state: dict, interfaces: list) -> list:
         s["retention"] = api.retention(xi["free_gates"], state["read_weights"])
         s["usage"] = api.update_usage(state["usage"], state["write_weights"], s["retention"])
         s["allocation"] = api.allocation_weights(s["usage"])
-        s["write_content"] = api.content_weights(state["memory"], xi["write_key"], xi["write_strength"])[:, 0]
+        s["write_content"] = api.content_weights(state["memory"], xi["write_key"],
+                                                 xi["write_strength"])[:, 0]
         s["write_weights"] = api.write_weighting(
             s["allocation"], s["write_content"], xi["allocation_gate"], xi["write_gate"]
         )
-        s["memory"] = api.write_memory(state["memory"], s["write_weights"], xi["erase"], xi["write_vector"])
+        s["memory"] = api.write_memory(state["memory"], s["write_weights"], xi["erase"],
+                                       xi["write_vector"])
         s["link"] = api.update_link(state["link"], state["precedence"], s["write_weights"])
         s["precedence"] = api.update_precedence(state["precedence"], s["write_weights"])
         s["forward"], s["backward"] = api.directional_weights(s["link"], state["read_weights"])
         s["read_content"] = api.content_weights(s["memory"], xi["read_keys"], xi["read_strengths"])
-        s["read_weights"] = api.read_weighting(s["backward"], s["read_content"], s["forward"], xi["read_modes"])
+        s["read_weights"] = api.read_weighting(s["backward"], s["read_content"], s["forward"],
+                                               xi["read_modes"])
         s["read_vectors"] = api.read_memory(s["memory"], s["read_weights"])
         history.append(s)
         state = s
@@ -649,7 +666,8 @@ def test_rollout_keeps_the_invariants(start):
 
 def test_rollout_matches_the_paper_reference_step_by_step():
     """memlab's equations chained in the reference order match the paper's, step by step (the
-    order of `memlab.dnc.access_step` itself: tests/test_dnc.py)."""
+    order of `memlab.dnc.access_step` itself: tests/test_dnc.py).
+    """
     # Random distinct initial usage: with ties (e.g. all-zero usage) the slot allocated first
     # depends on how the sort breaks them, which the paper leaves open.
     B, N, W, R = 2, 5, 3, 2
@@ -678,7 +696,8 @@ def test_content_weights_without_a_mask_are_the_2016_weights_bit_for_bit(size):
 
 @pytest.mark.parametrize("value", [1.0, 0.3])
 def test_a_constant_mask_leaves_the_cosine_unchanged(value):
-    memory, keys, strengths, _ = make_inputs("masked_content_weights", generator("constant-mask"), 2, 6, 4, 3)
+    memory, keys, strengths, _ = make_inputs("masked_content_weights", generator("constant-mask"),
+                                             2, 6, 4, 3)
     mask = torch.full(keys.shape, value, dtype=F64)
     assert_close(addressing.content_weights(memory, keys, strengths, mask=mask),
                  addressing.content_weights(memory, keys, strengths), **TOL)
@@ -702,13 +721,16 @@ def test_a_mask_on_the_key_part_ignores_the_values():
 @pytest.mark.parametrize("dtype", [F64, torch.float32])
 def test_an_all_zero_mask_gives_uniform_weights_and_finite_gradients(dtype):
     B, N, W, R = 2, 5, 4, 3
-    memory, keys, strengths, mask = make_inputs("masked_content_weights", generator("zero-mask"), B, N, W, R)
+    memory, keys, strengths, mask = make_inputs("masked_content_weights", generator("zero-mask"),
+                                                B, N, W, R)
     mask[:, 1] = 0.0
     memory[:, 2] = 0.0  # an empty slot as well
-    memory, keys, strengths, mask = (x.to(dtype).requires_grad_(True) for x in (memory, keys, strengths, mask))
+    memory, keys, strengths, mask = (x.to(dtype).requires_grad_(True)
+                                     for x in (memory, keys, strengths, mask))
     weights = addressing.content_weights(memory, keys, strengths, mask=mask)
     assert_close(weights[:, 1], torch.full((B, N), 1.0 / N, dtype=dtype))
-    (weights * torch.randn(weights.shape, generator=generator("zero-mask-probe"), dtype=F64).to(dtype)).sum().backward()
+    probe = torch.randn(weights.shape, generator=generator("zero-mask-probe"), dtype=F64)
+    (weights * probe.to(dtype)).sum().backward()
     for x in (memory, keys, strengths, mask):
         assert torch.isfinite(x.grad).all()
 
@@ -730,7 +752,8 @@ def test_deallocate_with_full_retention_changes_nothing_and_empties_freed_slots(
 def test_write_after_deallocate_is_the_papers_write_with_deallocation(size):
     B, N, W, _ = size
     d = Draw(generator("deallocating-write", size))
-    memory, psi, write, erase, vector = d.randn(B, N, W), d.rand(B, N), d.weighting(B, N), d.rand(B, W), d.randn(B, W)
+    memory, psi, write = d.randn(B, N, W), d.rand(B, N), d.weighting(B, N)
+    erase, vector = d.rand(B, W), d.randn(B, W)
     ours = addressing.write_memory(addressing.deallocate(memory, psi), write, erase, vector)
     assert_matches(ours, ref.deallocating_write(memory, psi, write, erase, vector))
 
@@ -765,7 +788,8 @@ def test_sharpen_links_in_float32_with_a_large_sharpness():
     sharpness = torch.tensor([[200.0, 50.0]], dtype=F64)
     sharp = addressing.sharpen_links(weights.float(), sharpness.float())
     assert torch.isfinite(sharp).all()
-    assert_close(sharp, reference("sharpen_links")(weights, sharpness).float(), rtol=1e-4, atol=1e-5)
+    assert_close(sharp, reference("sharpen_links")(weights, sharpness).float(), rtol=1e-4,
+                 atol=1e-5)
 
 
 def improved_rollout(api: str, state: dict, interfaces: list, masks: list, sharpness: list) -> list:
@@ -786,7 +810,8 @@ def improved_rollout(api: str, state: dict, interfaces: list, masks: list, sharp
         s["retention"] = lib.retention(xi["free_gates"], state["read_weights"])
         s["usage"] = lib.update_usage(state["usage"], state["write_weights"], s["retention"])
         s["allocation"] = lib.allocation_weights(s["usage"])
-        s["write_content"] = masked(state["memory"], xi["write_key"], xi["write_strength"], write_mask)[:, 0]
+        s["write_content"] = masked(state["memory"], xi["write_key"], xi["write_strength"],
+                                    write_mask)[:, 0]
         s["write_weights"] = lib.write_weighting(
             s["allocation"], s["write_content"], xi["allocation_gate"], xi["write_gate"]
         )
@@ -798,7 +823,8 @@ def improved_rollout(api: str, state: dict, interfaces: list, masks: list, sharp
         s["forward"] = lib.sharpen_links(forward, s_forward)
         s["backward"] = lib.sharpen_links(backward, s_backward)
         s["read_content"] = masked(s["memory"], xi["read_keys"], xi["read_strengths"], read_masks)
-        s["read_weights"] = lib.read_weighting(s["backward"], s["read_content"], s["forward"], xi["read_modes"])
+        s["read_weights"] = lib.read_weighting(s["backward"], s["read_content"], s["forward"],
+                                               xi["read_modes"])
         s["read_vectors"] = lib.read_memory(s["memory"], s["read_weights"])
         history.append(s)
         state = s
@@ -838,7 +864,8 @@ def _allocation(usage, descending=False, inclusive=False, sort=True):
         sorted_usage, order = torch.sort(usage, dim=-1, descending=descending)
     else:
         sorted_usage, order = usage, torch.arange(usage.shape[-1]).expand_as(usage)
-    products = torch.cumprod(sorted_usage, dim=-1) if inclusive else _exclusive_cumprod(sorted_usage)
+    products = (torch.cumprod(sorted_usage, dim=-1) if inclusive
+                else _exclusive_cumprod(sorted_usage))
     return torch.zeros_like(usage).scatter(-1, order, (1 - sorted_usage) * products)
 
 
@@ -859,26 +886,32 @@ WRONG_VARIANTS = {
         "content_weights",
         lambda m, k, b: torch.softmax(b.unsqueeze(-1) * _cosine(m, k), dim=1),
     ),
-    "content: strength ignored": ("content_weights", lambda m, k, b: torch.softmax(_cosine(m, k), dim=-1)),
+    "content: strength ignored": ("content_weights",
+                                  lambda m, k, b: torch.softmax(_cosine(m, k), dim=-1)),
     "interpolate: gate on the wrong side": (
         "interpolate",
         lambda c, p, g: (1 - g.unsqueeze(-1)) * c + g.unsqueeze(-1) * p,
     ),
     "shift: opposite direction": ("shift", lambda w, s: ref.shift(w, s.flip(-1))),
     "sharpen: not renormalised": ("sharpen", lambda w, g: w ** g.unsqueeze(-1)),
-    "retention: sum instead of product": ("retention", lambda f, w: 1 - (f.unsqueeze(-1) * w).sum(1)),
+    "retention: sum instead of product": ("retention",
+                                          lambda f, w: 1 - (f.unsqueeze(-1) * w).sum(1)),
     "usage: missing -u*w": ("update_usage", lambda u, w, psi: (u + w) * psi),
-    "usage: retention before the write": ("update_usage", lambda u, w, psi: u * psi + w - u * psi * w),
-    "allocation: inclusive product": ("allocation_weights", lambda u: _allocation(u, inclusive=True)),
+    "usage: retention before the write": ("update_usage",
+                                          lambda u, w, psi: u * psi + w - u * psi * w),
+    "allocation: inclusive product": ("allocation_weights",
+                                      lambda u: _allocation(u, inclusive=True)),
     "allocation: no sort": ("allocation_weights", lambda u: _allocation(u, sort=False)),
-    "allocation: sorted descending": ("allocation_weights", lambda u: _allocation(u, descending=True)),
+    "allocation: sorted descending": ("allocation_weights",
+                                      lambda u: _allocation(u, descending=True)),
     "write weighting: gates swapped": (
         "write_weighting",
         lambda a, c, ga, gw: ga.unsqueeze(-1) * (gw.unsqueeze(-1) * a + (1 - gw.unsqueeze(-1)) * c),
     ),
     "write: erase after add": (
         "write_memory",
-        lambda m, w, e, v: (m + w.unsqueeze(-1) * v.unsqueeze(-2)) * (1 - w.unsqueeze(-1) * e.unsqueeze(-2)),
+        lambda m, w, e, v: ((m + w.unsqueeze(-1) * v.unsqueeze(-2))
+                            * (1 - w.unsqueeze(-1) * e.unsqueeze(-2))),
     ),
     "link: transposed": ("update_link", lambda L, p, w: _link(L, p, w, transposed=True)),
     "link: diagonal kept": ("update_link", lambda L, p, w: _link(L, p, w, keep_diagonal=True)),
@@ -915,8 +948,10 @@ WRONG_VARIANTS.update({
         "masked_content_weights",
         lambda m, k, b, mask: ref.masked_content_weights(m, k, b, mask[:, :1].expand_as(mask)),
     ),
-    "deallocate: usage instead of retention": ("deallocate", lambda m, psi: m * (1 - psi).unsqueeze(-1)),
-    "sharpen links: not renormalised": ("sharpen_links", lambda w, s: (w + 1e-6) ** s.unsqueeze(-1)),
+    "deallocate: usage instead of retention": ("deallocate",
+                                               lambda m, psi: m * (1 - psi).unsqueeze(-1)),
+    "sharpen links: not renormalised": ("sharpen_links",
+                                        lambda w, s: (w + 1e-6) ** s.unsqueeze(-1)),
     "sharpen links: sharpness ignored": (
         "sharpen_links",
         lambda w, s: (w + 1e-6) / (w + 1e-6).sum(-1, keepdim=True),

@@ -36,7 +36,10 @@ def unit(x: torch.Tensor) -> torch.Tensor:
 # =========================================================================== the papers, as loops
 
 def loop_dot_product_weights(memory_keys, queries, mask=None):
-    """a[b, h, i] = exp(s_i) / sum_j exp(s_j), s_i = sum_d q[d] K[i, d] / sqrt(D); masked s_i = -inf."""
+    """a[b, h, i] = exp(s_i) / sum_j exp(s_j), s_i = sum_d q[d] K[i, d] / sqrt(D).
+
+    A masked s_i is -inf.
+    """
     K, q = memory_keys.tolist(), queries.tolist()
     B, N, D = memory_keys.shape
     H = queries.shape[1]
@@ -46,7 +49,8 @@ def loop_dot_product_weights(memory_keys, queries, mask=None):
     for b in range(B):
         for h in range(H):
             seen = [i for i in range(N) if mask is None or bool(mask[b, h, i])]
-            scores = {i: sum(q[b][h][d] * K[b][i][d] for d in range(D)) / math.sqrt(D) for i in seen}
+            scores = {i: sum(q[b][h][d] * K[b][i][d] for d in range(D)) / math.sqrt(D)
+                      for i in seen}
             top = max(scores.values())
             total = sum(math.exp(s - top) for s in scores.values())
             for i in seen:
@@ -90,7 +94,8 @@ def loop_delta_rule(fast_weights, key, value, beta):
 
 # =========================================================================== against the loops
 
-ATTENTION_SIZES = [(1, 1, 1, 1, 1), (2, 5, 4, 3, 2), (3, 7, 16, 1, 5), (2, 3, 2, 4, 3)]  # B N D H Dv
+# B N D H Dv
+ATTENTION_SIZES = [(1, 1, 1, 1, 1), (2, 5, 4, 3, 2), (3, 7, 16, 1, 5), (2, 3, 2, 4, 3)]
 FAST_SIZES = [(1, 1, 1), (2, 3, 5), (3, 4, 4), (2, 6, 2)]  # B Dv Dk
 
 
@@ -187,7 +192,8 @@ W3, K1, V1 = torch.zeros(2, 3, 4), torch.zeros(2, 4), torch.zeros(2, 3)
     (lambda: attention.dot_product_weights(K3, [[0.0]]), "queries .* got list"),
     (lambda: attention.dot_product_weights(K3, Q3, torch.ones(2, 5)), "mask must be a bool tensor"),
     (lambda: attention.dot_product_weights(K3, Q3, torch.ones(2, 4, dtype=torch.bool)), "mask"),
-    (lambda: attention.dot_product_weights(K3, Q3, torch.ones(2, 3, 5, 1, dtype=torch.bool)), "mask"),
+    (lambda: attention.dot_product_weights(K3, Q3, torch.ones(2, 3, 5, 1, dtype=torch.bool)),
+     "mask"),
     (lambda: attention.dot_product_weights(K3, Q3, torch.zeros(2, 5, dtype=torch.bool)),
      "hides every position"),
     (lambda: attention.attend(K3, torch.zeros(2, 4, 6), Q3), r"memory_values .*\[B, N, Dv\]"),
@@ -210,7 +216,7 @@ def test_import_memlab_loads_attention():
     assert memlab.attention is attention and "attention" in memlab.__all__
 
 
-# =========================================================================== cosine against dot product
+# ======================================================================= cosine against dot product
 
 @pytest.mark.parametrize("D", [2, 5, 16])
 def test_cosine_look_up_is_attention_over_unit_rows(D):
@@ -243,11 +249,12 @@ def test_dot_product_prefers_long_rows_where_the_cosine_does_not():
     assert float(dot[0, 0, 1]) > 0.99 > float(dot[0, 0, 0])       # the longer row takes it all
 
 
-# =========================================================================== fast weights and the DNC
+# ========================================================================= fast weights and the DNC
 
 def test_linear_attention_is_a_fast_weight_read():
     """T sum-rule writes from W = 0, then the read W q = sum_t v_t (k_t . q): attention with the
-    softmax replaced by the dot product (unnormalised linear attention)."""
+    softmax replaced by the dot product (unnormalised linear attention).
+    """
     g = rng(7)
     B, T, Dk, Dv = 2, 6, 4, 3
     keys, values, q = randn(g, B, T, Dk), randn(g, B, T, Dv), randn(g, B, Dk)
@@ -261,7 +268,8 @@ def test_linear_attention_is_a_fast_weight_read():
 
 def test_rules_are_the_dnc_write_for_one_hot_keys():
     """With M = W^T (Dk slots of Dv numbers) and k = e_i: the delta rule is the DNC write with
-    w = beta e_i, erase e = 1; the sum rule is the write with w = e_i, e = 0; W q is M^T q."""
+    w = beta e_i, erase e = 1; the sum rule is the write with w = e_i, e = 0; W q is M^T q.
+    """
     g = rng(8)
     B, Dv, Dk = 3, 4, 5
     W, v = randn(g, B, Dv, Dk), randn(g, B, Dv)
@@ -321,7 +329,8 @@ def test_dk_orthonormal_keys_are_retrieved_exactly(rule):
 @pytest.mark.parametrize("rule", ["sum", "delta"])
 def test_more_keys_than_dk_are_not_retrieved_exactly(rule):
     """Dk + 2 unit keys in Dk dimensions are linearly dependent: no Dv x Dk matrix maps them all
-    onto random values, whichever rule writes it."""
+    onto random values, whichever rule writes it.
+    """
     g = rng(11)
     B, Dk, Dv = 2, 6, 8
     keys, values = unit(randn(g, B, Dk + 2, Dk)), randn(g, B, Dk + 2, Dv)

@@ -40,9 +40,11 @@ CALLS = []
 
 
 class EncapsulatedNTM(nn.Module):
-    def __init__(self, num_inputs, num_outputs, controller_size, controller_layers, num_heads, N, M):
+    def __init__(self, num_inputs, num_outputs, controller_size, controller_layers, num_heads,
+                 N, M):
         super().__init__()
-        CALLS.append(("new", num_inputs, num_outputs, controller_size, controller_layers, num_heads, N, M))
+        CALLS.append(("new", num_inputs, num_outputs, controller_size, controller_layers,
+                      num_heads, N, M))
         self.fc = nn.Linear(num_inputs, num_outputs)
 
     def init_sequence(self, batch_size):
@@ -131,3 +133,24 @@ def test_generalisation_parameter_counts_are_comparable():
     counts = {name: sum(p.numel() for p in generalisation.build(name, ReverseTask()).parameters())
               for name in generalisation.MODELS}
     assert all(25_000 <= n <= 75_000 for n in counts.values()), counts
+
+
+def test_shipped_generalisation_checkpoints_have_their_commands():
+    """Each <task>_<model>_seed<k>.pt of chapter 10 was made by the command it records, and
+    that command is listed in checkpoints/COMMANDS.md.
+    """
+    import generalisation
+    from memlab.train import load_checkpoint
+
+    root = Path(__file__).resolve().parents[1]
+    listed = (root / "checkpoints" / "COMMANDS.md").read_text(encoding="utf-8")
+    found = 0
+    for task in generalisation.TASKS:
+        for model in generalisation.MODELS:
+            for path in sorted((root / "checkpoints").glob(f"{task}_{model}_seed[0-9].pt")):
+                seed = path.stem.rsplit("seed", 1)[1]
+                command = load_checkpoint(path).extra["command"]
+                assert command in listed, f"{path.name}: its command is not in COMMANDS.md"
+                assert f"--tasks {task} --models {model} --seeds {seed} " in command + " "
+                found += 1
+    assert found == len(generalisation.TASKS) * len(generalisation.MODELS) * 3

@@ -23,9 +23,19 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from book_support import HTML_DIR, ROOT, SCREENSHOT_DIR, chapter_html, chapter_title, chapters, in_ci
+from book_support import (
+    HTML_DIR,
+    ROOT,
+    SCREENSHOT_DIR,
+    chapter_html,
+    chapter_title,
+    chapters,
+    in_ci,
+)
 
-import build_pdf  # noqa: E402  (scripts/build_pdf.py, on the path from book_support: waits for MathJax)
+# isort: split
+# scripts/build_pdf.py, on the path from book_support: waits for MathJax
+import build_pdf
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +95,8 @@ def load(driver, url):
     driver.get_log("browser")  # drop what earlier pages logged
     driver.get_log("performance")
     driver.get(url)
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
     WebDriverWait(driver, 30).until(
         lambda d: d.execute_script("return Array.from(document.images).every(i => i.complete)")
     )
@@ -127,9 +138,10 @@ def broken_images(driver):
 
 
 def requested_urls(driver):
-    """Every URL the page asked for: the network events of the performance log and Resource Timing."""
+    """Every URL the page asked for: the performance log's network events and Resource Timing."""
     urls = set(driver.execute_script(
-        "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+        "return performance.getEntriesByType('navigation')"
+        ".concat(performance.getEntriesByType('resource'))"
         ".map(e => e.name)"
     ))
     for entry in driver.get_log("performance"):
@@ -140,17 +152,18 @@ def requested_urls(driver):
 
 
 def off_host_requests(driver):
-    """The requested URLs that would leave this machine (anything but 127.0.0.1 over the network)."""
+    """The requested URLs that would leave this machine (anything but 127.0.0.1 on the network)."""
     urls = requested_urls(driver)
     assert any(urlsplit(u).hostname == "127.0.0.1" for u in urls), "no request seen at all"
     # only network schemes can leave the machine: not data:, blob:, about: or the browser's own
-    # chrome:// and chrome-untrusted:// pages (its new-tab page asks for those before the first load)
+    # chrome:// and chrome-untrusted:// pages (its new-tab page asks for those before the first
+    # load)
     return sorted(u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss", "ftp")
                   and urlsplit(u).hostname != "127.0.0.1")
 
 
 def typeset_maths(driver):
-    """Wait for MathJax; return (maths elements, typeset elements, raw TeX left in the visible text)."""
+    """Wait for MathJax; return (maths elements, typeset elements, raw TeX in the visible text)."""
     status = driver.execute_async_script(build_pdf.WAIT_FOR_MATHJAX)
     assert status in ("typeset", "no maths"), status
     return driver.execute_script(
@@ -163,7 +176,8 @@ def typeset_maths(driver):
         copy.querySelectorAll('pre, code, mjx-assistive-mml').forEach(e => e.remove());
         const text = copy.innerText;
         const raw = ['\\(', '\\[', '$$', '\\begin{'].filter(t => text.includes(t));
-        const untypeset = Array.from(main.querySelectorAll('.math')).filter(e => !e.querySelector('mjx-container')).length;
+        const untypeset = Array.from(main.querySelectorAll('.math'))
+          .filter(e => !e.querySelector('mjx-container')).length;
         return {maths: maths, typeset: typeset, errors: errors, raw: raw, untypeset: untypeset};
         """
     )
@@ -172,7 +186,8 @@ def typeset_maths(driver):
 def test_index(site, browser):
     load(browser, f"{site}/index.html")
     assert browser.current_url.endswith("/book/intro.html"), browser.current_url
-    assert browser.title == f"memlab: memory-augmented neural networks \u2014 {BOOK_TITLE}", browser.title
+    title = f"memlab: memory-augmented neural networks \u2014 {BOOK_TITLE}"
+    assert browser.title == title, browser.title
     assert browser.find_elements("css selector", "#main-content h1")
     assert broken_images(browser) == []
     assert severe_errors(browser) == []
@@ -181,10 +196,12 @@ def test_index(site, browser):
     assert maths["maths"] > 0 and maths["untypeset"] == 0 and maths["raw"] == [], maths
     # Every chapter is in the navigation.
     nav = browser.execute_script(
-        "return Array.from(document.querySelectorAll('.bd-sidebar-primary a')).map(a => a.getAttribute('href'))"
+        "return Array.from(document.querySelectorAll('.bd-sidebar-primary a'))"
+        ".map(a => a.getAttribute('href'))"
     )
     for notebook in CHAPTERS:
-        assert any(href and href.endswith(f"notebooks/{notebook.stem}.html") for href in nav), notebook.name
+        page = f"notebooks/{notebook.stem}.html"
+        assert any(href and href.endswith(page) for href in nav), notebook.name
     screenshot(browser, "index")
 
 
@@ -203,7 +220,8 @@ def test_chapter_in_browser(site, browser, notebook, settings):
     assert set(colab) == {settings.colab_link(notebook.relative_to(ROOT).as_posix())}, colab
     maths = typeset_maths(browser)
     assert maths["maths"] > 0, f"{notebook.name}: no maths on the page"
-    assert maths["untypeset"] == 0 and maths["errors"] == 0 and maths["typeset"] >= maths["maths"], maths
+    assert maths["untypeset"] == 0 and maths["errors"] == 0, maths
+    assert maths["typeset"] >= maths["maths"], maths
     assert maths["raw"] == [], f"raw TeX in the visible text: {maths['raw']}"
     assert off_host_requests(browser) == [], "requests that leave 127.0.0.1"
     screenshot(browser, notebook.stem)

@@ -19,7 +19,7 @@ HAND_NUMBER = re.compile(r"^(#{1,6})\s+\d+(\.\d+)*\.?\s")
 PARTS = {
     "The Neural Turing Machine": ["01"],
     "The Differentiable Neural Computer": ["02", "03", "04", "05", "06", "07"],
-    "Beyond the DNC": ["08", "09"],
+    "Beyond the DNC": ["08", "09", "10"],
 }
 
 
@@ -37,7 +37,8 @@ def markdown_headings(path):
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_headings_carry_no_numbers(notebook):
     numbered = [line for line in markdown_headings(notebook) if HAND_NUMBER.match(line)]
-    assert not numbered, f"{notebook.name}: the book numbers sections itself; drop the numbers of {numbered}"
+    assert not numbered, (
+        f"{notebook.name}: the book numbers sections itself; drop the numbers of {numbered}")
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
@@ -88,8 +89,8 @@ def test_reading_times_agree_across_the_book():
     total = re.search(r"In all, about (\d+) minutes of reading", intro)
     assert total and int(total.group(1)) == sum(headers.values())
     guide = (ROOT / "book" / "instructor_guide.md").read_text()
-    in_guide = {int(n): int(m) for n, m in re.findall(r"^\| (\d)\. [^|]+\| about (\d+) min \|", guide,
-                                                       re.MULTILINE)}
+    row = r"^\| (\d+)\. [^|]+\| about (\d+) min \|"
+    in_guide = {int(n): int(m) for n, m in re.findall(row, guide, re.MULTILINE)}
     assert in_guide == {int(stem[:2]): minutes for stem, minutes in headers.items()}, \
         "the instructor guide's table and the chapters' headers give other reading times"
 
@@ -125,8 +126,9 @@ CODE_STRING = re.compile(r"""[rfRF]{0,2}("[^"\n]*\$[^"\n]*"|'[^'\n]*\$[^'\n]*')"
 
 
 def normalise_math(math):
-    """Math without dollars or f-string brace doubling, its spaces collapsed; a bold letter is
-    always \\mathbf{x} and a calligraphic one \\mathcal{X}."""
+    r"""Math without dollars or f-string brace doubling, its spaces collapsed; a bold letter is
+    always \mathbf{x} and a calligraphic one \mathcal{X}.
+    """
     math = math.strip("$").replace("{{", "{").replace("}}", "}")
     for font, to in (("mathbf|boldsymbol", "mathbf"), ("mathcal", "mathcal")):
         math = re.sub(rf"\\(?:{font})\s*\{{\s*([A-Za-z])\s*\}}", rf"\\{to}{{\1}}", math)
@@ -150,7 +152,7 @@ def quotes_a_paper(sentence):
 
 
 def book_math(text):
-    """(sentence, normalised math) for the math of a text, leaving out sentences that quote a paper."""
+    """(sentence, normalised math) for the math of a text, but not of sentences quoting a paper."""
     for sentence in sentences(text):
         if not quotes_a_paper(sentence):
             for math in MATH.findall(sentence):
@@ -167,7 +169,8 @@ def code_math(source):
 LENGTH_L = re.compile(
     r"\dL(?![a-zA-Z])|(?<![\\{a-zA-Z])L[-+]\d|(?<![\\{a-zA-Z])L_\{?\\max|(?<![\\{a-zA-Z])L=\d")
 
-LENGTH_WORDS = re.compile(r"\b(?:length|all)\s+\$L\$|\$L\$\s+(?:random|vectors|tokens|items|writes|steps|bits)")
+LENGTH_WORDS = re.compile(r"\b(?:length|all)\s+\$L\$"
+                          r"|\$L\$\s+(?:random|vectors|tokens|items|writes|steps|bits)")
 
 
 def notation_problems(text, *, ntm=False, code=False):
@@ -177,11 +180,13 @@ def notation_problems(text, *, ntm=False, code=False):
     for context, math in pairs:
         where = f"${math}$ in {context.strip()[:70]!r}"
         if ntm and r"\mathbf{a}" in math:
-            found.append(f"{where}: the NTM's write (add) vector is v_t; a_t is the DNC's allocation")
+            found.append(f"{where}: the NTM's write (add) vector is v_t; "
+                         "a_t is the DNC's allocation")
         if re.search(r"(?<![A-Za-z\\])K[\[(]", math):
             found.append(f"{where}: cosine similarity is \\mathcal{{D}} throughout, not K")
         if re.search(r"(?<![A-Za-z\\{])f\^|\\hat\s*f\^", math):
-            found.append(f"{where}: f^i is the forward weighting; the free gate is g^{{\\mathrm{{free}},i}}")
+            found.append(f"{where}: f^i is the forward weighting; "
+                         f"the free gate is g^{{\\mathrm{{free}},i}}")
         if re.search(r"(?<![A-Za-z\\])W(_|\[|\^l)", math):
             found.append(f"{where}: W is the word size; a weight matrix is a \\Theta")
         if re.search(r"\\mathbf\{b\}_", math):
@@ -193,12 +198,13 @@ def notation_problems(text, *, ntm=False, code=False):
     if not code:
         for sentence in sentences(text):
             if LENGTH_WORDS.search(sentence) and not quotes_a_paper(sentence):
-                found.append(f"{sentence.strip()[:70]!r}: L_t is the link matrix; a sequence length is n")
+                found.append(f"{sentence.strip()[:70]!r}: L_t is the link matrix; "
+                             "a sequence length is n")
     return found
 
 
 def cosine_symbols(text):
-    """The symbols a text gives the cosine similarity ("cosine similarity $\\mathcal{D}$")."""
+    r"""The symbols a text gives the cosine similarity ("cosine similarity $\mathcal{D}$")."""
     return {normalise_math(m) for sentence in sentences(text) if not quotes_a_paper(sentence)
             for m in re.findall(r"cosine(?:\s+similarity)?\s+(\$[^$]+\$)", sentence)}
 
@@ -228,7 +234,8 @@ def test_book_pages_use_the_books_notation():
 
 
 def test_cosine_similarity_has_one_symbol():
-    texts = [chapter_sources(p)[0] for p in CHAPTERS] + [(ROOT / "book" / "intro.md").read_text(encoding="utf-8")]
+    texts = [chapter_sources(p)[0] for p in CHAPTERS]
+    texts.append((ROOT / "book" / "intro.md").read_text(encoding="utf-8"))
     symbols = set().union(*(cosine_symbols(text) for text in texts))
     assert symbols == {r"\mathcal{D}"}, symbols
 
@@ -238,8 +245,10 @@ def test_notation_page_is_one_table():
     headers = [line for line in text.splitlines() if re.match(r"\|\s*Symbol\s*\|", line)]
     assert len(headers) == 1, headers
     columns = [c.strip() for c in headers[0].strip("|").split("|")]
-    assert columns == ["Symbol", "NTM paper", "DNC paper", "memlab name", "Shape", "Chapter"], columns
-    for symbol in (r"\mathbf{v}_t", r"\mathcal{D}(\mathbf{u}, \mathbf{v})", r"g^{\mathrm{free},i}_t",
+    expected = ["Symbol", "NTM paper", "DNC paper", "memlab name", "Shape", "Chapter"]
+    assert columns == expected, columns
+    for symbol in (r"\mathbf{v}_t", r"\mathcal{D}(\mathbf{u}, \mathbf{v})",
+                   r"g^{\mathrm{free},i}_t",
                    r"\mathbf{f}^i_t", r"L_t", r"\Theta_y"):
         assert symbol in text, symbol
 
@@ -265,7 +274,8 @@ def test_notation_check_catches_the_old_letters():
         r"then the write vector $\mathbf v_t$ is added (the NTM paper's add vector $\mathbf a_t$).",
         r"The NTM paper writes the cosine similarity $K[\mathbf u, \mathbf v]$.",
         r"$$\mathbf{w}^{r,i}_t = \pi^i_t[1]\, \mathbf{b}^i_t + \pi^i_t[3]\, \mathbf{f}^i_t$$",
-        r"the link matrix $L$; then $L_t[i,j]$, $L_{t-1}$, $L_t^\top \mathbf{w}$ and $L\mathbf{w}$.",
+        r"the link matrix $L$; then $L_t[i,j]$, $L_{t-1}$, $L_t^\top \mathbf{w}$ "
+        r"and $L\mathbf{w}$.",
         r"The interface has $WR + 3W + 5R + 3$ entries, $\mathbf{k} \in \mathbb{R}^W$, $W = 16$.",
         r"the loss $\mathcal{L}$ of a copy of length $n$, $8n$ bits, steps $n+1, \dots, 2n$.",
         r"$$\psi_t = \prod_i (1 - g^{\mathrm{free},i}_t \mathbf{w}^{r,i}_{t-1})$$",

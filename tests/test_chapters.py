@@ -42,7 +42,8 @@ def run_nbval(notebook, junit_xml):
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_runs(notebook, tmp_path):
-    code_cells = sum(c.cell_type == "code" for c in nbformat.read(str(notebook), as_version=4).cells)
+    code_cells = sum(c.cell_type == "code"
+                     for c in nbformat.read(str(notebook), as_version=4).cells)
     rc, output, counts, seconds = run_nbval(notebook, tmp_path / "junit.xml")
     tail = "\n".join(output.splitlines()[-60:])
     assert rc == 0, f"{notebook.name} failed under nbval (exit {rc}):\n{tail}"
@@ -51,13 +52,15 @@ def test_chapter_runs(notebook, tmp_path):
         f"{notebook.name}: nbval ran {ran} of {code_cells} code cells ({counts}):\n{tail}"
     )
     assert seconds <= CHAPTER_BUDGET_S, (
-        f"{notebook.name} took {seconds:.0f} s under nbval, over its budget of {CHAPTER_BUDGET_S:.0f} s"
+        f"{notebook.name} took {seconds:.0f} s under nbval, "
+        f"over its budget of {CHAPTER_BUDGET_S:.0f} s"
     )
 
 
 def test_nbval_run_catches_a_failing_cell(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("assert x == 2, 'wrong'")]
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("assert x == 2, 'wrong'")]
     path = tmp_path / "failing.ipynb"
     nbformat.write(nb, str(path))
     rc, output, counts, _ = run_nbval(path, tmp_path / "junit.xml")

@@ -17,6 +17,7 @@ from memlab import addressing as A
 from memlab import analysis, attention, checks, dnc, tasks
 from memlab.models import DNC
 
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """Tiny tensors: threads only cost time on a shared CPU."""
@@ -173,7 +174,8 @@ def no_wrap_shift(weights, shift):
 
 
 def zero_based_shift(weights, shift):  # index k read as offset k, not k - S//2
-    return sum(shift[..., k:k + 1] * torch.roll(weights, k, dims=-1) for k in range(shift.shape[-1]))
+    return sum(shift[..., k:k + 1] * torch.roll(weights, k, dims=-1)
+               for k in range(shift.shape[-1]))
 
 
 def three_wide_shift(weights, shift):  # hard-codes S = 3
@@ -287,8 +289,10 @@ MUTANTS = {
     "content_weights": [
         ("dot product", dot_content, "dot product"),
         ("softmax over heads",
-         lambda m, k, b: torch.softmax(b[..., None] * A.cosine_similarity(m, k), dim=1), "wrong axis"),
-        ("missing strength", lambda m, k, b: torch.softmax(A.cosine_similarity(m, k), -1), "strength"),
+         lambda m, k, b: torch.softmax(b[..., None] * A.cosine_similarity(m, k), dim=1),
+         "wrong axis"),
+        ("missing strength", lambda m, k, b: torch.softmax(A.cosine_similarity(m, k), -1),
+         "strength"),
         ("no epsilon in the norms", no_epsilon_content, "epsilon"),
         ("oneplus on strengths", lambda m, k, b: A.content_weights(m, k, A.oneplus(b)), "strength"),
         ("detached", lambda m, k, b: A.content_weights(m, k, b).detach(), "gradient"),
@@ -328,29 +332,37 @@ MUTANTS = {
          interface_with(read_modes=lambda xi, W, R, f: torch.softmax(
              _raw(xi, W, R, "read_modes"), dim=-1).reshape(-1, R, 3)), "all 3R"),
         ("sigmoid missing on erase",
-         interface_with(erase=lambda xi, W, R, f: _raw(xi, W, R, "erase")), "sigmoid missing on erase"),
+         interface_with(erase=lambda xi, W, R, f: _raw(xi, W, R, "erase")),
+         "sigmoid missing on erase"),
         ("oneplus missing on read strengths",
          interface_with(read_strengths=lambda xi, W, R, f: _raw(xi, W, R, "read_strengths")),
          "must go through oneplus"),
         ("write_strength [B, 1]",
-         interface_with(write_strength=lambda xi, W, R, f: f["write_strength"][:, None]), "squeeze"),
+         interface_with(write_strength=lambda xi, W, R, f: f["write_strength"][:, None]),
+         "squeeze"),
         ("read keys as [B, W, R]",
          interface_with(read_keys=lambda xi, W, R, f: _raw(xi, W, R, "read_keys").reshape(-1, W, R)
                         .transpose(1, 2)), "reshaped in the wrong order"),
         ("a dict", lambda xi, W, R: dnc.parse_interface(xi, W, R)._asdict(), "has no field"),
     ],
     "write_weighting": [
-        ("gates swapped", lambda a, c, ga, gw: A.write_weighting(a, c, gw, ga), "gates are swapped"),
-        ("missing write gate", lambda a, c, ga, gw: A.write_weighting(a, c, ga, torch.ones_like(gw)),
+        ("gates swapped", lambda a, c, ga, gw: A.write_weighting(a, c, gw, ga),
+         "gates are swapped"),
+        ("missing write gate",
+         lambda a, c, ga, gw: A.write_weighting(a, c, ga, torch.ones_like(gw)),
          "write gate"),
         ("allocation and content swapped", lambda a, c, ga, gw: A.write_weighting(c, a, ga, gw),
          "allocation and content are swapped"),
-        ("gates not unsqueezed", lambda a, c, ga, gw: gw * (ga * a + (1 - ga) * c), "raised RuntimeError"),
+        ("gates not unsqueezed", lambda a, c, ga, gw: gw * (ga * a + (1 - ga) * c),
+         "raised RuntimeError"),
     ],
     "read_weighting": [
-        ("(forward, content, backward)", lambda b, c, f, pi: A.read_weighting(f, c, b, pi), "wrong order"),
-        ("(content, backward, forward)", lambda b, c, f, pi: A.read_weighting(c, b, f, pi), "wrong order"),
-        ("softmax on the modes", lambda b, c, f, pi: A.read_weighting(b, c, f, torch.softmax(pi, -1)),
+        ("(forward, content, backward)", lambda b, c, f, pi: A.read_weighting(f, c, b, pi),
+         "wrong order"),
+        ("(content, backward, forward)", lambda b, c, f, pi: A.read_weighting(c, b, f, pi),
+         "wrong order"),
+        ("softmax on the modes",
+         lambda b, c, f, pi: A.read_weighting(b, c, f, torch.softmax(pi, -1)),
          "normalised again"),
         ("content term missing", lambda b, c, f, pi: pi[..., :1] * b + pi[..., 2:] * f,
          "selects the content weighting"),
@@ -362,15 +374,18 @@ MUTANTS = {
         ("probabilities thresholded at 0",
          lambda lo, t, m: tasks.bit_errors(torch.sigmoid(lo), t, m), "probabilities at 0"),
         ("logits thresholded at 0.5", lambda lo, t, m: tasks.bit_errors(lo - 0.5, t, m), "0.5"),
-        ("off-by-one mask", lambda lo, t, m: tasks.bit_errors(lo, t, torch.roll(m, 1, 1)), "off by one"),
+        ("off-by-one mask", lambda lo, t, m: tasks.bit_errors(lo, t, torch.roll(m, 1, 1)),
+         "off by one"),
         ("summed over the batch", lambda lo, t, m: tasks.bit_errors(lo, t, m).sum(), "scalar"),
         ("integer counts", lambda lo, t, m: tasks.bit_errors(lo, t, m).long(), "float counts"),
     ],
     "bits_per_sequence": [
         ("nats", lambda lo, t, m: tasks.bits_per_sequence(lo, t, m) * math.log(2), "nats"),
-        ("unmasked", lambda lo, t, m: tasks.bits_per_sequence(lo, t, torch.ones_like(m)), "mask is 0"),
+        ("unmasked", lambda lo, t, m: tasks.bits_per_sequence(lo, t, torch.ones_like(m)),
+         "mask is 0"),
         ("naive sigmoid and log", lambda lo, t, m: -(
-            (t * torch.log2(torch.sigmoid(lo)) + (1 - t) * torch.log2(1 - torch.sigmoid(lo))).sum(-1)
+            (t * torch.log2(torch.sigmoid(lo))
+             + (1 - t) * torch.log2(1 - torch.sigmoid(lo))).sum(-1)
             * m).sum(-1), "NaN or inf"),
         ("mean over channels", lambda lo, t, m: tasks.bits_per_sequence(lo, t, m) / lo.shape[-1],
          "mean over the channels"),
@@ -388,7 +403,8 @@ MUTANTS = {
     "read_mode_usage": [
         ("ignores the mask", lambda pi, m: pi.mean((0, 1)), "ignores the mask"),
         ("per sample, then over samples", lambda pi, m: (
-            (pi * m[..., None, None]).sum(1) / m.sum(1)[:, None, None]).mean(0), "averaged per sample"),
+            (pi * m[..., None, None]).sum(1) / m.sum(1)[:, None, None]).mean(0),
+         "averaged per sample"),
         ("pooled over heads instead of time", lambda pi, m: (pi * m[..., None, None]).sum((0, 2))
          / m.sum(), "wrong shape"),
         ("divided by every step", lambda pi, m: (pi * m[..., None, None]).sum((0, 1))
@@ -396,9 +412,11 @@ MUTANTS = {
     ],
     "link_chain": [
         ("transposed link", lambda L, s, n: analysis.link_chain(L.t(), s, n), "backwards"),
-        ("start left out", lambda L, s, n: analysis.link_chain(L, s, n + 1)[1:], "begin with the start"),
+        ("start left out", lambda L, s, n: analysis.link_chain(L, s, n + 1)[1:],
+         "begin with the start"),
         ("one too many", lambda L, s, n: analysis.link_chain(L, s, n + 1), "one too many"),
-        ("a tensor", lambda L, s, n: torch.tensor(analysis.link_chain(L, s, n)), "list of Python ints"),
+        ("a tensor", lambda L, s, n: torch.tensor(analysis.link_chain(L, s, n)),
+         "list of Python ints"),
     ],
 }
 
@@ -418,7 +436,8 @@ def _copy_variant(kind):
         elif kind == "global random state":
             inputs, targets, mask = reference_copy_batch(batch_size, length, width, None)
         elif kind == "same bits in every sample":
-            inputs, targets = inputs[:1].expand_as(inputs).clone(), targets[:1].expand_as(targets).clone()
+            inputs = inputs[:1].expand_as(inputs).clone()
+            targets = targets[:1].expand_as(targets).clone()
         elif kind == "bool mask":
             mask = mask.bool()
         return inputs, targets, mask
@@ -428,29 +447,38 @@ def _copy_variant(kind):
 MUTANTS["copy_batch"] = [
     ("delimiter in channel 0", _copy_variant("delimiter channel 0"), "wrong channel"),
     ("output phase one step early", _copy_variant("output one step early"), "one step early"),
-    ("mask covers the delimiter step", _copy_variant("mask covers the delimiter"), "covers the delimiter"),
+    ("mask covers the delimiter step", _copy_variant("mask covers the delimiter"),
+     "covers the delimiter"),
     ("global random state", _copy_variant("global random state"), "generator"),
     ("same bits in every sample", _copy_variant("same bits in every sample"), "same bits"),
     ("bool mask", _copy_variant("bool mask"), "dtype"),
 ]
 
 def _edge_rows_with(channels):
-    """An edge_rows that puts each edge's ones on channels(source, label, destination, I, L)."""
+    """An edge_rows that puts each edge's ones on channels(s, label, d, num_ids, num_labels)."""
     def edge_rows(edges, num_ids, num_labels):
         rows = torch.zeros(len(edges), 2 * num_ids + num_labels)
-        for e, (s, l, d) in enumerate(edges):
-            rows[e, list(channels(s, l, d, num_ids, num_labels))] = 1
+        for e, (s, label, d) in enumerate(edges):
+            rows[e, list(channels(s, label, d, num_ids, num_labels))] = 1
         return rows
     return edge_rows
 
 
+def _swapped(edges):
+    """The edges with source and destination swapped."""
+    return [(d, label, s) for s, label, d in edges]
+
+
 MUTANTS["edge_rows"] = [
     ("source and destination swapped",
-     lambda e, I, L: tasks.edge_rows([(d, l, s) for s, l, d in e], I, L), "swapped"),
-    ("a column short", lambda e, I, L: tasks.edge_rows(e, I, L)[:, :-1], "wrong shape"),
-    ("source | destination | label", _edge_rows_with(lambda s, l, d, I, L: (s, I + d, 2 * I + l)),
+     lambda e, ids, labels: tasks.edge_rows(_swapped(e), ids, labels), "swapped"),
+    ("a column short", lambda e, ids, labels: tasks.edge_rows(e, ids, labels)[:, :-1],
+     "wrong shape"),
+    ("source | destination | label",
+     _edge_rows_with(lambda s, label, d, ids, labels: (s, ids + d, 2 * ids + label)),
      "blocks in the wrong order"),
-    ("label one-hot from channel 0", _edge_rows_with(lambda s, l, d, I, L: (s, l, I + L + d)),
+    ("label one-hot from channel 0",
+     _edge_rows_with(lambda s, label, d, ids, labels: (s, label, ids + labels + d)),
      "starts at channel 0"),
 ]
 
@@ -458,7 +486,8 @@ MUTANTS["read_sources"] = [
     ("the slot read", lambda r, w: r.argmax(-1), "slot each head reads"),
     ("argmin", lambda r, w: (r @ w.T).argmin(-1), "argmin"),
     ("one step per sample", lambda r, w: (r @ w.T).argmax(-1)[..., :1], "expected shape"),
-    ("always the last step", lambda r, w: torch.full(r.shape[:-1], w.shape[0] - 1), "expected steps"),
+    ("always the last step", lambda r, w: torch.full(r.shape[:-1], w.shape[0] - 1),
+     "expected steps"),
 ]
 
 def _masked_loop(memory, keys, strengths, mask):
@@ -493,7 +522,8 @@ MUTANTS["masked_content_weights"] = [
     ("no mask", lambda m, k, b, mask: A.content_weights(m, k, b), "mask is not used"),
     ("inverted mask", lambda m, k, b, mask: A.content_weights(m, k, b, 1 - mask), "inverted"),
     ("masked dot product",
-     lambda m, k, b, mask: torch.softmax(torch.einsum("bhw,bnw->bhn", k * mask * mask, m) * b[..., None], -1),
+     lambda m, k, b, mask: torch.softmax(
+         torch.einsum("bhw,bnw->bhn", k * mask * mask, m) * b[..., None], -1),
      "dot product"),
     ("mask squared on the key",
      lambda m, k, b, mask: A.content_weights(m, k * mask, b, mask), "wrong"),
@@ -556,11 +586,13 @@ def _read(W, k):
 MUTANTS["dot_product_weights"] = [
     ("no scaling", lambda K, q: torch.softmax(_scores(K, q), -1), "not scaled"),
     ("divided by D", lambda K, q: torch.softmax(_scores(K, q) / K.shape[-1], -1), "divided by D"),
-    ("divided by sqrt(N)", lambda K, q: torch.softmax(_scores(K, q) / K.shape[1] ** 0.5, -1), "sqrt(N)"),
+    ("divided by sqrt(N)", lambda K, q: torch.softmax(_scores(K, q) / K.shape[1] ** 0.5, -1),
+     "sqrt(N)"),
     ("softmax over heads", lambda K, q: torch.softmax(_scores(K, q) / K.shape[-1] ** 0.5, 1),
      "wrong axis"),
     ("cosine",
-     lambda K, q: torch.softmax(F.normalize(q, dim=-1) @ F.normalize(K, dim=-1).transpose(1, 2), -1),
+     lambda K, q: torch.softmax(F.normalize(q, dim=-1) @ F.normalize(K, dim=-1).transpose(1, 2),
+                                -1),
      "cosine"),
     ("no softmax", lambda K, q: _scores(K, q) / K.shape[-1] ** 0.5, "softmax over the N positions"),
     ("detached", lambda K, q: attention.dot_product_weights(K, q).detach(), "gradient"),
@@ -572,7 +604,8 @@ MUTANTS["delta_rule_update"] = [
      "nothing is erased"),
     ("sign flipped", _delta_with(lambda W, k, v, b: b[:, None, None] * _outer(_read(W, k) - v, k)),
      "sign"),
-    ("beta on the value only", _delta_with(lambda W, k, v, b: _outer(b[:, None] * v - _read(W, k), k)),
+    ("beta on the value only",
+     _delta_with(lambda W, k, v, b: _outer(b[:, None] * v - _read(W, k), k)),
      "beta multiplies the value only"),
     ("outer product transposed",
      _delta_with(lambda W, k, v, b: b[:, None, None] * _outer(k, v - _read(W, k))), "transposed"),
@@ -582,7 +615,8 @@ MUTANTS["delta_rule_update"] = [
      "in place"),
 ]
 
-ALL_MUTANTS = [(name, label, fn, needle) for name, rows in MUTANTS.items() for label, fn, needle in rows]
+ALL_MUTANTS = [(name, label, fn, needle) for name, rows in MUTANTS.items()
+               for label, fn, needle in rows]
 
 
 def run_check(name, function):
@@ -634,7 +668,7 @@ def test_kill_rate(capsys):
         rows.append(f"{name:20s} {killed:2d} / {len(MUTANTS[name]):2d}")
     capsys.readouterr()
     with capsys.disabled():
-        print(f"\nmutants killed per check:\n" + "\n".join(rows)
+        print("\nmutants killed per check:\n" + "\n".join(rows)
               + f"\n{'total':20s} {total_killed:2d} / {len(ALL_MUTANTS):2d}")
     assert all(len(MUTANTS[name]) >= 3 for name in CONTRACT)
     assert total_killed == len(ALL_MUTANTS)
@@ -699,7 +733,8 @@ def test_read_mode_usage_small_example():
 
 def test_analysis_on_a_dnc_trace():
     torch.manual_seed(0)
-    model = DNC(input_size=5, output_size=4, hidden_size=16, memory_size=6, word_size=4, read_heads=2)
+    model = DNC(input_size=5, output_size=4, hidden_size=16, memory_size=6, word_size=4,
+                read_heads=2)
     batch = tasks.CopyTask(4, 2, 3).batch(3, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         _, trace = model(batch.inputs, return_trace=True)
@@ -752,11 +787,10 @@ def test_graph_checks_pass_the_references(capsys):
 @pytest.mark.parametrize(
     "mutant, message",
     [
-        (lambda e, I, L: __import__("memlab").tasks.edge_rows([(d, l, s) for s, l, d in e], I, L),
-         "swapped"),
-        (lambda e, I, L: __import__("memlab").tasks.edge_rows(e, I, L)[:, :-1], "shape"),
-        (lambda e, I, L: __import__("memlab").tasks.edge_rows(e[:-1], I, L)
-         if len(e) > 1 else __import__("memlab").tasks.edge_rows(e, I, L) * 0, "largest difference"),
+        (lambda e, ids, labels: tasks.edge_rows(_swapped(e), ids, labels), "swapped"),
+        (lambda e, ids, labels: tasks.edge_rows(e, ids, labels)[:, :-1], "shape"),
+        (lambda e, ids, labels: tasks.edge_rows(e[:-1], ids, labels)
+         if len(e) > 1 else tasks.edge_rows(e, ids, labels) * 0, "largest difference"),
     ],
 )
 def test_edge_rows_mutants_are_caught(mutant, message):

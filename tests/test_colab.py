@@ -36,7 +36,8 @@ def test_settings_come_from_config(settings):
 def test_chapter_badge_and_install_cell(path, settings):
     problems = sync_badges.check_notebook(path, settings)
     assert not problems, (
-        f"{path.name}: Colab badge or install cell out of date; run `python scripts/sync_badges.py`:\n"
+        f"{path.name}: Colab badge or install cell out of date; "
+        "run `python scripts/sync_badges.py`:\n"
         + "\n".join(problems)
     )
     nb = nbformat.read(str(path), as_version=4)
@@ -47,14 +48,16 @@ def test_chapter_badge_and_install_cell(path, settings):
         f"notebooks/{path.name})"
     )
     first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert f'%pip install -q "memlab @ git+{settings.repo_url}@{settings.branch}"' in first_code.source
+    install = f'%pip install -q "memlab @ git+{settings.repo_url}@{settings.branch}"'
+    assert install in first_code.source
     # Hidden on the site (the launch button serves), still run by the build.
     assert {"colab-install", "remove-cell"} <= set(first_code.metadata.get("tags", []))
 
 
 def test_checker_rejects_a_badge_for_another_path(tmp_path, settings):
     path = tmp_path / "nb.ipynb"
-    nbformat.write(sync_badges.sync_notebook(minimal_notebook(), settings, "notebooks/01_a.ipynb"), str(path))
+    nbformat.write(sync_badges.sync_notebook(minimal_notebook(), settings, "notebooks/01_a.ipynb"),
+                   str(path))
     assert sync_badges.check_notebook(path, settings, "notebooks/01_a.ipynb") == []
     problems = sync_badges.check_notebook(path, settings, "notebooks/02_b.ipynb")
     assert len(problems) == 1 and problems[0].startswith("badge:") and "02_b.ipynb" in problems[0]
@@ -62,10 +65,12 @@ def test_checker_rejects_a_badge_for_another_path(tmp_path, settings):
 
 def test_checker_rejects_another_branch_or_repository(tmp_path, settings):
     path = tmp_path / "nb.ipynb"
-    nbformat.write(sync_badges.sync_notebook(minimal_notebook(), settings, "notebooks/01_a.ipynb"), str(path))
+    nbformat.write(sync_badges.sync_notebook(minimal_notebook(), settings, "notebooks/01_a.ipynb"),
+                   str(path))
     for other in (
         settings.__class__(**{**settings.__dict__, "branch": "dev"}),
-        settings.__class__(**{**settings.__dict__, "repo_url": "https://github.com/someone/fork", "org": "someone", "repo": "fork"}),
+        settings.__class__(**{**settings.__dict__, "repo_url": "https://github.com/someone/fork",
+                              "org": "someone", "repo": "fork"}),
     ):
         problems = sync_badges.check_notebook(path, other, "notebooks/01_a.ipynb")
         assert [p.split(":")[0] for p in problems] == ["badge", "install"], problems
@@ -123,14 +128,16 @@ def test_cli_check_reports_and_fixes(tmp_path):
     (root / "notebooks").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", root / "_config.yml")
     (root / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/01_a\n  - file: notebooks/02_gone\n"
+        "format: jb-book\nroot: intro\nchapters:\n"
+        "  - file: notebooks/01_a\n  - file: notebooks/02_gone\n"
     )
     (root / "intro.md").write_text("# Intro\n")
     nbformat.write(minimal_notebook(), str(root / "notebooks" / "01_a.ipynb"))
 
     def run(*args):
         return subprocess.run(
-            [sys.executable, str(SCRIPT), "--root", str(root), *args], capture_output=True, text=True
+            [sys.executable, str(SCRIPT), "--root", str(root), *args], capture_output=True,
+            text=True
         )
 
     check = run("--check")
@@ -139,7 +146,8 @@ def test_cli_check_reports_and_fixes(tmp_path):
     assert "notebooks/01_a.ipynb: install:" in check.stdout
     assert "notebooks/02_gone: listed in _toc.yml but not found on disk" in check.stdout
 
-    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/01_a\n")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n"
+                                   "  - file: notebooks/01_a\n")
     fix = run()
     assert fix.returncode == 0 and "notebooks/01_a.ipynb: updated" in fix.stdout
     again = run("--check")

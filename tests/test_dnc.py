@@ -32,7 +32,8 @@ def interface(xi: dict) -> dnc.Interface:
 
 def access_rollout(state: dict, interfaces: list) -> list:
     """`dnc.access_step` run over interfaces from state: per step, a dict of every state field,
-    every AccessInfo field and the read vectors, under the names `rollout` uses."""
+    every AccessInfo field and the read vectors, under the names `rollout` uses.
+    """
     access = dnc.AccessState(**{name: state[name] for name in dnc.AccessState._fields})
     history = []
     for xi in interfaces:
@@ -52,7 +53,8 @@ def test_access_step_matches_the_paper_reference_step_by_step():
     got_history = access_rollout(start, interfaces)
     assert len(got_history) == len(expected) == 20
     for got, want in zip(got_history, expected):
-        assert set(got) == set(want) - NOT_RETURNED, "access_step returns other fields than the reference"
+        assert set(got) == set(want) - NOT_RETURNED, (
+            "access_step returns other fields than the reference")
         assert all(value.dtype == F64 for value in got.values())
     ta.assert_steps_match(got_history, expected)
 

@@ -1,4 +1,4 @@
-"""The introduction's figure of the two machines: committed, referenced, and redrawn by its script."""
+"""The introduction's figure of the two machines: committed, referenced, redrawn by its script."""
 from __future__ import annotations
 
 import re

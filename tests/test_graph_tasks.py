@@ -52,7 +52,7 @@ def test_layout_matches_the_graph_it_came_from():
         nodes = {s for s, _, _ in edges}
         assert 4 <= len(nodes) <= 7 and start in nodes
         # a (node, label) pair leads to one node, and each node has 1..3 out-edges
-        assert len({(s, l) for s, l, _ in edges}) == E
+        assert len({(s, label) for s, label, _ in edges}) == E
         assert all(1 <= sum(1 for s, _, _ in edges if s == n) <= 3 for n in nodes)
         assert all(s != d for s, _, d in edges)  # no self-loops
         # phases in order: description, query (start + one label per hop), answers

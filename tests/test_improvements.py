@@ -55,7 +55,8 @@ def test_each_option_adds_its_fields_at_the_end(W, R):
         table = dnc.interface_table(W, R, masking=masking, link_sharpness=sharpness)
         assert table[:len(plain)] == plain  # the 2016 layout never moves
         size = dnc.interface_size(W, R, masking=masking, link_sharpness=sharpness)
-        assert size == dnc.interface_size(W, R) + masking * added["masking"] + sharpness * added["link_sharpness"]
+        assert size == (dnc.interface_size(W, R) + masking * added["masking"]
+                        + sharpness * added["link_sharpness"])
         slices = dnc.interface_slices(W, R, masking=masking, link_sharpness=sharpness)
         assert list(slices) == [name for name, _, _ in table]
         assert slices[table[0][0]].start == 0 and max(s.stop for s in slices.values()) == size
@@ -70,7 +71,8 @@ def test_each_option_adds_its_fields_at_the_end(W, R):
                                      dict(masking=True, link_sharpness=True)], ids=name_of)
 def test_parse_interface_with_options(options):
     W, R, B = 4, 3, 5
-    xi = 3 * torch.randn(B, dnc.interface_size(W, R, **options), generator=torch.Generator().manual_seed(0))
+    xi = 3 * torch.randn(B, dnc.interface_size(W, R, **options),
+                         generator=torch.Generator().manual_seed(0))
     parsed = dnc.parse_interface(xi, W, R, **options)
     slices = dnc.interface_slices(W, R, **options)
     assert isinstance(parsed, dnc.ImprovedInterface)
@@ -85,8 +87,10 @@ def test_parse_interface_with_options(options):
     else:
         assert parsed.read_masks is None and parsed.write_mask is None
     if options.get("link_sharpness"):
-        assert_close(parsed.forward_sharpness, addressing.oneplus(xi[:, slices["forward_sharpness"]]))
-        assert_close(parsed.backward_sharpness, addressing.oneplus(xi[:, slices["backward_sharpness"]]))
+        assert_close(parsed.forward_sharpness,
+                     addressing.oneplus(xi[:, slices["forward_sharpness"]]))
+        assert_close(parsed.backward_sharpness,
+                     addressing.oneplus(xi[:, slices["backward_sharpness"]]))
     else:
         assert parsed.forward_sharpness is None and parsed.backward_sharpness is None
     # every entry of xi is read by exactly one field, the one whose slice holds it
@@ -95,7 +99,8 @@ def test_parse_interface_with_options(options):
     for name, value in parsed._asdict().items():
         if value is None:
             continue
-        (grad,) = torch.autograd.grad((value * torch.randn_like(value)).sum(), xi, retain_graph=True)
+        (grad,) = torch.autograd.grad((value * torch.randn_like(value)).sum(), xi,
+                                      retain_graph=True)
         reads = grad.abs().sum(0).nonzero().flatten().tolist()
         assert reads == list(range(slices[name].start, slices[name].stop)), name
 
@@ -103,7 +108,8 @@ def test_parse_interface_with_options(options):
 # --- access_step ----------------------------------------------------------------------------------
 
 
-def improved_interface(xi: dict, write_mask, read_masks, forward, backward) -> dnc.ImprovedInterface:
+def improved_interface(xi: dict, write_mask, read_masks, forward,
+                       backward) -> dnc.ImprovedInterface:
     """One step of `test_addressing.interface_sequence` as the memory's parsed interface."""
     return dnc.ImprovedInterface(
         **{**xi, "write_key": xi["write_key"][:, 0], "write_strength": xi["write_strength"][:, 0]},
@@ -125,7 +131,8 @@ def test_access_step_with_every_option_matches_the_paper_reference():
     state = dnc.AccessState(**{name: start[name] for name in dnc.AccessState._fields})
     got = []
     for xi, mask, sharp in zip(interfaces, masks, sharpness):
-        reads, state, info = dnc.access_step(improved_interface(xi, *mask, *sharp), state, deallocation=True)
+        reads, state, info = dnc.access_step(improved_interface(xi, *mask, *sharp), state,
+                                             deallocation=True)
         got.append({**state._asdict(), **info._asdict(), "read_vectors": reads})
     ta.assert_steps_match(got, expected)
 
@@ -134,7 +141,8 @@ def test_access_step_with_the_options_off_is_the_2016_step():
     B, N, W, R = 3, 6, 4, 2
     gen = ta.generator("access-step-off")
     state = dnc.AccessState(**ta.random_state(gen, B, N, W, R))
-    xi = dnc.parse_interface(2 * torch.randn(B, dnc.interface_size(W, R), generator=gen, dtype=F64), W, R)
+    xi = dnc.parse_interface(2 * torch.randn(B, dnc.interface_size(W, R), generator=gen, dtype=F64),
+                             W, R)
     plain = dnc.access_step(xi, state)
     empty = dnc.access_step(dnc.ImprovedInterface(*xi), state, deallocation=False)
     for a, b in zip(plain, empty):
@@ -152,7 +160,8 @@ def test_deallocation_erases_a_freed_slot_that_the_2016_dnc_keeps():
     one, zero = torch.ones(1, dtype=F64), torch.zeros(1, dtype=F64)
     xi = dnc.Interface(
         read_keys=torch.ones(1, R, W, dtype=F64), read_strengths=torch.ones(1, R, dtype=F64),
-        write_key=torch.ones(1, W, dtype=F64), write_strength=one, erase=torch.ones(1, W, dtype=F64),
+        write_key=torch.ones(1, W, dtype=F64), write_strength=one,
+        erase=torch.ones(1, W, dtype=F64),
         write_vector=torch.ones(1, W, dtype=F64), free_gates=torch.ones(1, R, dtype=F64),
         allocation_gate=one, write_gate=zero,  # free slot 2, write nothing
         read_modes=torch.tensor([[[0.0, 1.0, 0.0]]], dtype=F64),
@@ -216,11 +225,13 @@ def test_options_travel_through_a_checkpoint(tmp_path):
 def test_trace_and_interface_size_of_every_combination(options):
     model = make(**options)
     W, R, N = SMALL["word_size"], SMALL["read_heads"], SMALL["memory_size"]
-    expected = dnc.interface_size(W, R) + options["masking"] * (R * W + W) + options["link_sharpness"] * 2 * R
+    expected = (dnc.interface_size(W, R) + options["masking"] * (R * W + W)
+                + options["link_sharpness"] * 2 * R)
     assert model.interface.out_features == expected
     logits, trace = model(torch.randn(3, 4, 5), return_trace=True)
     assert torch.isfinite(logits).all()
-    shapes = {"read_masks": (R, W), "write_mask": (W,), "forward_sharpness": (R,), "backward_sharpness": (R,)}
+    shapes = {"read_masks": (R, W), "write_mask": (W,), "forward_sharpness": (R,),
+              "backward_sharpness": (R,)}
     owner = {"read_masks": "masking", "write_mask": "masking",
              "forward_sharpness": "link_sharpness", "backward_sharpness": "link_sharpness"}
     for name in dnc.IMPROVEMENT_FIELDS:
@@ -245,8 +256,10 @@ def test_each_option_changes_the_outputs(options):
     # the same weights for the 2016 part of the interface, so only the option differs
     state = {k: v.clone() for k, v in plain.state_dict().items()}
     rows = plain.interface.out_features
-    state["interface.weight"] = torch.cat([state["interface.weight"], changed.interface.weight[rows:].detach()])
-    state["interface.bias"] = torch.cat([state["interface.bias"], changed.interface.bias[rows:].detach()])
+    state["interface.weight"] = torch.cat([state["interface.weight"],
+                                           changed.interface.weight[rows:].detach()])
+    state["interface.bias"] = torch.cat([state["interface.bias"],
+                                         changed.interface.bias[rows:].detach()])
     changed.load_state_dict(state)
     assert not torch.allclose(plain(x), changed(x))
 
@@ -275,9 +288,11 @@ def test_training_with_every_option_reaches_every_interface_field(controller):
 
 def test_gradcheck_through_time_with_every_option():
     torch.manual_seed(0)
-    model = memlab.DNC(5, 4, hidden_size=4, memory_size=3, word_size=2, read_heads=2, **ALL_ON).double()
+    model = memlab.DNC(5, 4, hidden_size=4, memory_size=3, word_size=2, read_heads=2,
+                       **ALL_ON).double()
     x = torch.randn(1, 4, 5, dtype=F64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda inp: model(inp), (x,), eps=1e-6, atol=1e-5, fast_mode=True)
+    assert torch.autograd.gradcheck(lambda inp: model(inp), (x,), eps=1e-6, atol=1e-5,
+                                    fast_mode=True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -308,9 +323,11 @@ def test_command_line_flags_round_trip_through_a_checkpoint(tmp_path, capsys):
     loaded = load_checkpoint(path)
     assert all(loaded.model.config[option] is True for option in OPTIONS)
     assert "--link-sharpness" in loaded.extra["command"]
-    assert main(["train", "--model", "dnc", *TINY, "--masking", "--out", str(tmp_path / "m.pt")]) == 0
+    assert main(["train", "--model", "dnc", *TINY, "--masking",
+                 "--out", str(tmp_path / "m.pt")]) == 0
     config = load_checkpoint(tmp_path / "m.pt").model.config
-    assert (config["masking"], config["deallocation"], config["link_sharpness"]) == (True, False, False)
+    flags = (config["masking"], config["deallocation"], config["link_sharpness"])
+    assert flags == (True, False, False)
     assert main(["evaluate", str(path), "--lengths", "2"]) == 0
 
 
@@ -324,4 +341,5 @@ def test_command_line_refuses_a_flag_the_model_does_not_take(tmp_path, capsys):
 
 def test_build_model_takes_the_options_by_name():
     model = build_model("dnc", **SMALL, deallocation=True)
-    assert model.config["deallocation"] is True and model.interface.out_features == dnc.interface_size(5, 2)
+    assert model.config["deallocation"] is True
+    assert model.interface.out_features == dnc.interface_size(5, 2)

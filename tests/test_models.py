@@ -8,7 +8,8 @@ from memlab.models import DNCTrace, build_model
 from memlab.tasks import CopyTask, bit_errors, masked_bce
 
 SMALL = {
-    "dnc": dict(input_size=5, output_size=4, hidden_size=16, memory_size=6, word_size=5, read_heads=2),
+    "dnc": dict(input_size=5, output_size=4, hidden_size=16, memory_size=6, word_size=5,
+                read_heads=2),
     "ntm": dict(input_size=5, output_size=4, hidden_size=16, memory_size=8, word_size=5,
                 read_heads=2, write_heads=2, shift_range=1),
     "lstm": dict(input_size=5, output_size=4, hidden_size=16, num_layers=2),
@@ -116,7 +117,8 @@ def test_interface_layout():
     for W, R in [(16, 4), (5, 2), (1, 1)]:
         slices = dnc.interface_slices(W, R)
         assert list(slices) == [name for name, _, _ in dnc.interface_fields(W, R)]
-        assert max(s.stop for s in slices.values()) == dnc.interface_size(W, R) == W * R + 3 * W + 5 * R + 3
+        size = dnc.interface_size(W, R)
+        assert max(s.stop for s in slices.values()) == size == W * R + 3 * W + 5 * R + 3
         starts = sorted((s.start, s.stop) for s in slices.values())
         assert all(a[1] == b[0] for a, b in zip(starts, starts[1:])), "slices overlap or leave gaps"
 
@@ -131,9 +133,12 @@ def test_parse_interface_ranges_and_order():
     torch.testing.assert_close(parsed.write_vector, xi[:, slices["write_vector"]])
     torch.testing.assert_close(parsed.erase, torch.sigmoid(xi[:, slices["erase"]]))
     torch.testing.assert_close(parsed.free_gates, torch.sigmoid(xi[:, slices["free_gates"]]))
-    torch.testing.assert_close(parsed.allocation_gate, torch.sigmoid(xi[:, slices["allocation_gate"]]).squeeze(-1))
-    torch.testing.assert_close(parsed.write_gate, torch.sigmoid(xi[:, slices["write_gate"]]).squeeze(-1))
-    torch.testing.assert_close(parsed.read_strengths, 1 + torch.nn.functional.softplus(xi[:, slices["read_strengths"]]))
+    torch.testing.assert_close(parsed.allocation_gate,
+                               torch.sigmoid(xi[:, slices["allocation_gate"]]).squeeze(-1))
+    torch.testing.assert_close(parsed.write_gate,
+                               torch.sigmoid(xi[:, slices["write_gate"]]).squeeze(-1))
+    torch.testing.assert_close(parsed.read_strengths,
+                               1 + torch.nn.functional.softplus(xi[:, slices["read_strengths"]]))
     assert (parsed.write_strength >= 1).all()
     torch.testing.assert_close(parsed.read_modes.sum(-1), torch.ones(4, R))
     torch.testing.assert_close(parsed.read_modes,
@@ -154,7 +159,9 @@ def test_ntm_multi_head_write_matches_the_paper():
         expected = expected + weights[:, h, :, None] * add[:, h, None, :]
     torch.testing.assert_close(ntm.write_heads(memory, weights, erase, add), expected)
     one = ntm.write_heads(memory, weights[:, :1], erase[:, :1], add[:, :1])
-    torch.testing.assert_close(one, memlab.addressing.write_memory(memory, weights[:, 0], erase[:, 0], add[:, 0]))
+    torch.testing.assert_close(one,
+                               memlab.addressing.write_memory(memory, weights[:, 0], erase[:, 0],
+                                                              add[:, 0]))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -205,14 +212,17 @@ def test_dnc_gradcheck_through_time():
     torch.manual_seed(0)
     model = make("dnc", hidden_size=4, memory_size=3, word_size=2).double()
     x = torch.randn(1, 3, 5, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda inp: model(inp), (x,), eps=1e-6, atol=1e-5, fast_mode=True)
+    assert torch.autograd.gradcheck(lambda inp: model(inp), (x,), eps=1e-6, atol=1e-5,
+                                    fast_mode=True)
 
 
 def test_ntm_gradcheck_through_time():
     torch.manual_seed(0)
-    model = make("ntm", hidden_size=4, memory_size=4, word_size=2, read_heads=1, write_heads=1).double()
+    model = make("ntm", hidden_size=4, memory_size=4, word_size=2, read_heads=1,
+                 write_heads=1).double()
     x = torch.randn(1, 3, 5, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda inp: model(inp), (x,), eps=1e-6, atol=1e-5, fast_mode=True)
+    assert torch.autograd.gradcheck(lambda inp: model(inp), (x,), eps=1e-6, atol=1e-5,
+                                    fast_mode=True)
 
 
 def test_dnc_learns_copy_in_bounded_steps():
@@ -223,7 +233,7 @@ def test_dnc_learns_copy_in_bounded_steps():
                        word_size=8, read_heads=1)
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
     generator = torch.Generator().manual_seed(0)
-    for step in range(600):
+    for _ in range(600):
         batch = task.batch(16, generator)
         loss = masked_bce(model(batch.inputs), batch.targets, batch.mask)
         optimizer.zero_grad()
@@ -252,7 +262,12 @@ def test_compiled_step_gives_the_same_outputs(kind):
 # --------------------------------------------------------------------------- Transformer baseline
 
 from memlab.models import (  # noqa: E402
-    POSITIONAL_ENCODINGS, alibi_bias, alibi_slopes, encoder_block, rotary_angles, rotate,
+    POSITIONAL_ENCODINGS,
+    alibi_bias,
+    alibi_slopes,
+    encoder_block,
+    rotary_angles,
+    rotate,
     sinusoidal_positions,
 )
 

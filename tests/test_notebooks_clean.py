@@ -36,7 +36,8 @@ def test_notebook_is_clean(path):
     problems = dirty_cells(path)
     assert not problems, (
         f"{path.name} was saved with outputs; clear them "
-        f"(jupyter nbconvert --clear-output --inplace {path.relative_to(ROOT)}):\n" + "\n".join(problems)
+        f"(jupyter nbconvert --clear-output --inplace {path.relative_to(ROOT)}):\n"
+        + "\n".join(problems)
     )
 
 
@@ -44,7 +45,8 @@ def test_checker_finds_outputs(tmp_path):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("1 + 1")
     cell.execution_count = 3
-    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=3)]
+    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"},
+                                           execution_count=3)]
     nb.cells = [nbformat.v4.new_code_cell("x = 1"), cell]
     path = tmp_path / "dirty.ipynb"
     nbformat.write(nb, str(path))

@@ -65,7 +65,8 @@ def test_memory_step_writes_then_reads_as_the_paper(R, Hw):
 
 def test_trace_fields_mean_what_their_names_say():
     """Each field of NTMTrace is recomputed from the others by the paper's equations, so two
-    fields of the same shape swapped (read/write weights, gates, shifts, gammas) fail here."""
+    fields of the same shape swapped (read/write weights, gates, shifts, gammas) fail here.
+    """
     assert NTMTrace._fields == (
         "read_weights", "write_weights", "memory", "read_vectors", "read_content",
         "write_content", "erase", "add", "read_gate", "write_gate", "read_shift", "write_shift",

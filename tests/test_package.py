@@ -1,5 +1,6 @@
 """The shape of the memlab package: a light import, lazy submodules, modules of a readable size,
-and the exercise checks the chapters call."""
+and the exercise checks the chapters call.
+"""
 from __future__ import annotations
 
 import ast
@@ -33,7 +34,8 @@ def test_import_memlab_is_light():
         "heavy |= {m for m in sys.modules if m in ('memlab.checks', 'memlab.viz', 'memlab.assign', "
         "'memlab.analysis')}\n"
         "assert not heavy, sorted(heavy)\n"
-        "model = memlab.DNC(input_size=3, output_size=2, hidden_size=4, memory_size=3, word_size=2)\n"
+        "model = memlab.DNC(input_size=3, output_size=2, hidden_size=4, memory_size=3,"
+        " word_size=2)\n"
         "assert 'matplotlib' not in sys.modules\n"
         "print('light')\n")
     assert result.returncode == 0, result.stderr
@@ -111,7 +113,8 @@ def test_every_check_a_notebook_calls_exists():
     assert any(calls.values()), "no notebook calls a check"
     missing = {p.name: [n for n in names if not callable(getattr(checks, n, None))]
                for p, names in calls.items()}
-    assert not any(missing.values()), f"checks the notebooks call but memlab.checks lacks: {missing}"
+    assert not any(missing.values()), (
+        f"checks the notebooks call but memlab.checks lacks: {missing}")
     assert set().union(*calls.values()) <= set(checks.__all__)
 
 

@@ -12,9 +12,20 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from book_support import EXECUTED_DIR, HTML_DIR, ROOT, chapter_title, chapters, in_ci, parse_html, sync_badges
+from book_support import (
+    EXECUTED_DIR,
+    HTML_DIR,
+    ROOT,
+    chapter_title,
+    chapters,
+    in_ci,
+    parse_html,
+    sync_badges,
+)
 
-import build_pdf  # noqa: E402  (scripts/build_pdf.py, on the path from book_support)
+# isort: split
+# scripts/build_pdf.py, on the path from book_support
+import build_pdf
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +58,8 @@ def test_pdf_is_written_and_linked(pdf):
     assert path == ROOT / "_build" / "pdf" / "memlab.pdf"
     site_copy = HTML_DIR / "memlab.pdf"
     assert site_copy.read_bytes() == path.read_bytes()
-    links = [url for tag, _, url in parse_html(HTML_DIR / "book" / "intro.html").links if tag == "a"]
+    links = [url for tag, _, url in parse_html(HTML_DIR / "book" / "intro.html").links
+             if tag == "a"]
     assert "../memlab.pdf" in links, "the introduction does not link to the PDF"
     assert len(reader.pages) > 10 * len(CHAPTERS) // 2
 
@@ -71,7 +83,8 @@ def test_figures_are_in_the_pdf(pdf):
     figures = 0
     for notebook in CHAPTERS:
         nb = nbformat.read(str(EXECUTED_DIR / notebook.relative_to(ROOT)), as_version=4)
-        figures += sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        figures += sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
+                       for o in c.outputs)
     images = sum(len(page.images) for page in reader.pages)
     assert figures > 0
     assert images >= figures, f"{figures} figures in the chapters but {images} images in the PDF"

@@ -1,5 +1,6 @@
 """Tests of memlab.shipped (memlab.pretrained): the registry, local files, pooch's downloads and
-cache, and their errors. Downloads come from a server on 127.0.0.1, never the internet."""
+cache, and their errors. Downloads come from a server on 127.0.0.1, never the internet.
+"""
 
 import functools
 import http.server
@@ -151,7 +152,8 @@ def test_a_missing_file_and_a_missing_network_give_clear_errors(server, no_check
     monkeypatch.setenv(shipped.URL_ENV, url)
     with pytest.raises(RuntimeError, match="not found at .*set MEMLAB_CHECKPOINTS"):
         memlab.pretrained(NAME)
-    monkeypatch.setenv(shipped.URL_ENV, "http://127.0.0.1:9/")  # nothing listens on the discard port
+    # nothing listens on the discard port
+    monkeypatch.setenv(shipped.URL_ENV, "http://127.0.0.1:9/")
     with pytest.raises(ConnectionError, match="could not download .*MEMLAB_CHECKPOINTS"):
         memlab.pretrained(NAME)
 

@@ -13,7 +13,15 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from book_support import EXECUTED_DIR, HTML_DIR, ROOT, chapter_html, chapters, parse_html, sync_badges
+from book_support import (
+    EXECUTED_DIR,
+    HTML_DIR,
+    ROOT,
+    chapter_html,
+    chapters,
+    parse_html,
+    sync_badges,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +45,8 @@ API_MODULES = re.findall(r"automodule::\s+(\S+)", (ROOT / "book" / "api.md").rea
 
 def html_pages():
     """The site's pages (the theme's _static/ also holds Jinja macro files named *.html)."""
-    return sorted(p for p in HTML_DIR.rglob("*.html") if "_static" not in p.relative_to(HTML_DIR).parts)
+    return sorted(p for p in HTML_DIR.rglob("*.html")
+                  if "_static" not in p.relative_to(HTML_DIR).parts)
 
 
 def test_index_and_pages(built_book):
@@ -60,7 +69,8 @@ def test_chapter_page(built_book, notebook, settings):
         f"/blob/{settings.branch}/notebooks/{notebook.name}"
     )
     colab_links = set(re.findall(r'href="(https://colab\.research\.google\.com/[^"]*)"', html))
-    assert colab_links == {expected}, f"{page.name}: Colab launch links {colab_links}, expected {expected}"
+    assert colab_links == {expected}, (
+        f"{page.name}: Colab launch links {colab_links}, expected {expected}")
     # Download as .ipynb.
     assert f'href="../_sources/notebooks/{notebook.name}"' in html
     assert (HTML_DIR / "_sources" / "notebooks" / notebook.name).is_file()
@@ -92,7 +102,7 @@ def test_executed_chapter_has_no_errors_or_widgets(built_book, notebook):
 
 
 def test_links_and_images_resolve(built_book):
-    """Every internal href/src points at a file of the site (and anchor); external URLs are well formed."""
+    """Each internal href/src points at a file of the site (and anchor); external URLs are valid."""
     broken = []
     ids_cache = {}
 
@@ -117,18 +127,21 @@ def test_links_and_images_resolve(built_book):
                 broken.append(f"{where}: unexpected scheme")
                 continue
             if url.startswith("/"):
-                broken.append(f"{where}: absolute path breaks when the site is not at the server root")
+                broken.append(f"{where}: absolute path breaks when the site is not at the "
+                              "server root")
                 continue
             target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
             if target == (HTML_DIR / PDF_NAME).resolve():
-                continue  # written by `make pdf`, not by the site build; tests/test_pdf.py checks it
+                # written by `make pdf`, not by the site build; tests/test_pdf.py checks it
+                continue
             if target.is_dir():
                 target = target / "index.html"
             if not target.is_file():
                 broken.append(f"{where}: no such file")
             elif HTML_DIR.resolve() not in target.resolve().parents:
                 broken.append(f"{where}: points outside the site")
-            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in ids_of(target):
+            elif (parts.fragment and target.suffix == ".html"
+                  and unquote(parts.fragment) not in ids_of(target)):
                 broken.append(f"{where}: no anchor #{parts.fragment}")
     assert not broken, f"{len(broken)} broken link(s):\n" + "\n".join(broken[:50])
 
@@ -137,12 +150,15 @@ def test_figures_are_published(built_book):
     for notebook in CHAPTERS:
         nb = nbformat.read(str(EXECUTED_DIR / notebook.relative_to(ROOT)), as_version=4)
         figures = sum(
-            "image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            "image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
+            for o in c.outputs
         )
         images = [
-            url for tag, _, url in parse_html(chapter_html(notebook)).links if tag == "img" and "_images/" in url
+            url for tag, _, url in parse_html(chapter_html(notebook)).links
+            if tag == "img" and "_images/" in url
         ]
-        assert len(images) >= figures, f"{notebook.name}: {figures} figure(s) but {len(images)} image(s) in the page"
+        assert len(images) >= figures, (
+            f"{notebook.name}: {figures} figure(s) but {len(images)} image(s) in the page")
 
 
 def test_site_features(built_book, settings):
@@ -179,11 +195,12 @@ def article(text):
 
 
 def headings(page):
-    """(Sphinx's section number or "", the heading's own text) of every h1-h6 of a page's article."""
+    """(Sphinx's section number or "", the heading's own text) of each h1-h6 of a page's article."""
     found = []
     for _, inner in HEADING.findall(article(page.read_text(encoding="utf-8"))):
         number = SECTION_NUMBER.search(inner)
-        text = html.unescape(re.sub(r"<[^>]+>", "", SECTION_NUMBER.sub("", inner))).replace("\u00b6", "").strip()
+        text = html.unescape(re.sub(r"<[^>]+>", "", SECTION_NUMBER.sub("", inner)))
+        text = text.replace("\u00b6", "").strip()
         found.append(((number.group(1).strip() if number else ""), text))
     return found
 
@@ -194,7 +211,8 @@ def test_headings_are_numbered_once(built_book):
         for number, text in headings(page):
             if HAND_NUMBER.match(text):
                 doubles.append(f"{page.relative_to(HTML_DIR)}: {number} {text}")
-    assert not doubles, "headings with a number of their own besides the book's:\n" + "\n".join(doubles)
+    assert not doubles, (
+        "headings with a number of their own besides the book's:\n" + "\n".join(doubles))
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
@@ -202,14 +220,16 @@ def test_chapter_number_and_title_agree(built_book, notebook):
     found = headings(chapter_html(notebook))
     number, title = found[0]
     assert number == f"{CHAPTERS.index(notebook) + 1}.", (notebook.name, number)
-    assert not re.search(r"\b(part|chapter)\s+\d", title, re.I), f"{notebook.name}: title {title!r} names a number"
+    assert not re.search(r"\b(part|chapter)\s+\d", title, re.I), (
+        f"{notebook.name}: title {title!r} names a number")
     # Every section of the chapter is numbered under the chapter's number.
     assert all(n.startswith(number) for n, _ in found if n), found
 
 
 def test_toc_parts_in_sidebar(built_book):
     intro = (HTML_DIR / "book" / "intro.html").read_text(encoding="utf-8")
-    captions = [html.unescape(c).strip() for c in re.findall(r'<p[^>]*class="caption[^"]*"[^>]*>\s*<span[^>]*>([^<]+)</span>', intro)]
+    caption = r'<p[^>]*class="caption[^"]*"[^>]*>\s*<span[^>]*>([^<]+)</span>'
+    captions = [html.unescape(c).strip() for c in re.findall(caption, intro)]
     assert captions == [name for name, _ in PARTS], captions
     start = intro.index('id="pst-primary-sidebar"')
     sidebar = intro[start:intro.index("<main", start)].split('class="caption', 1)[1]
@@ -230,10 +250,12 @@ def test_mathjax_is_served_by_the_site(built_book):
     pages_with_maths = 0
     for page in html_pages():
         text = page.read_text(encoding="utf-8")
-        assert "cdn.jsdelivr.net" not in text and "mathjax@" not in text, f"{page.name}: MathJax from a CDN"
+        assert "cdn.jsdelivr.net" not in text and "mathjax@" not in text, (
+            f"{page.name}: MathJax from a CDN")
         if 'class="math' in text:
             pages_with_maths += 1
-            assert re.search(r'<script[^>]* src="(\.\./)*_static/mathjax/tex-chtml\.js', text), page.name
+            script = r'<script[^>]* src="(\.\./)*_static/mathjax/tex-chtml\.js'
+            assert re.search(script, text), page.name
     assert pages_with_maths >= len(CHAPTERS)
     size = sum(p.stat().st_size for p in mathjax.rglob("*") if p.is_file())
     site = sum(p.stat().st_size for p in HTML_DIR.rglob("*") if p.is_file())
@@ -248,14 +270,17 @@ def page_text(fragment: str) -> str:
 
 def api_fields(api: str, name: str) -> dict:
     """The field list of `name`'s entry on the API page, as Sphinx renders a docstring's Args and
-    Returns sections: {"Parameters": {argument: its text}, "Returns": text, ...}."""
+    Returns sections: {"Parameters": {argument: its text}, "Returns": text, ...}.
+    """
     start = api.find(f'id="{name}"')
     assert start >= 0, f"{name} is not on the API page"
-    ends = [i for i in (api.find('<dt class="sig', start + 1), api.find('id="module-', start + 1)) if i >= 0]
+    ends = [i for i in (api.find('<dt class="sig', start + 1), api.find('id="module-', start + 1))
+            if i >= 0]
     entry = api[start:min(ends, default=len(api))]
     fields = {}
-    for title, body in re.findall(r'<dt class="field-\w+">([^<]+)<span class="colon">:</span></dt>\s*'
-                                  r'<dd class="field-\w+">(.*?)</dd>', entry, re.S):
+    field = (r'<dt class="field-\w+">([^<]+)<span class="colon">:</span></dt>\s*'
+             r'<dd class="field-\w+">(.*?)</dd>')
+    for title, body in re.findall(field, entry, re.S):
         items = re.findall(r"<li><p><strong>(\w+)</strong>(.*?)</p></li>", body, re.S)
         fields[title] = {arg: page_text(text) for arg, text in items} if items else page_text(body)
     return fields
@@ -263,7 +288,8 @@ def api_fields(api: str, name: str) -> dict:
 
 def test_api_reference_shows_the_shapes(built_book):
     """Fields documented with `#:` comments, and the Args and Returns sections of docstrings
-    (rendered as Parameters and Returns by napoleon), carry their shapes onto the API page."""
+    (rendered as Parameters and Returns by napoleon), carry their shapes onto the API page.
+    """
     api = (HTML_DIR / "book" / "api.html").read_text(encoding="utf-8")
     for field, shape in [("memlab.models.NTMTrace.write_shift", "[B, T, Hw, S]"),
                          ("memlab.models.DNCTrace.read_weights", "[B, T, R, N]"),
@@ -278,7 +304,8 @@ def test_api_reference_shows_the_shapes(built_book):
     # (function, argument, a shape in the argument's text, a shape in the Returns section)
     for function, argument, argument_shape, returned_shape in [
         ("memlab.dnc.access_step", "state", "memory [B, N, W]", "read_vectors [B, R, W]"),
-        ("memlab.dnc.initial_state", "memory_size", "N, the number of memory slots", "link [B, N, N]"),
+        ("memlab.dnc.initial_state", "memory_size", "N, the number of memory slots",
+         "link [B, N, N]"),
         ("memlab.metrics.bit_errors", "logits", "[B, T, O]", "[B]"),
         ("memlab.metrics.masked_bce", "mask", "[B, T]", "[] (a scalar)"),
         ("memlab.analysis.read_mode_usage", "read_modes", "[B, T, R, 3]", "[R, 3]"),
@@ -287,5 +314,6 @@ def test_api_reference_shows_the_shapes(built_book):
     ]:
         fields = api_fields(api, function)
         assert isinstance(fields.get("Parameters"), dict), (function, "no Parameters", fields)
-        assert argument_shape in fields["Parameters"].get(argument, ""), (function, argument, fields)
+        assert argument_shape in fields["Parameters"].get(argument, ""), (
+            function, argument, fields)
         assert returned_shape in fields.get("Returns", ""), (function, "Returns", fields)

@@ -36,7 +36,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from book_support import CHAPTER_BUDGET_S, ROOT, chapters, in_ci, sync_badges
+from book_support import CHAPTER_BUDGET_S, ROOT, chapters, in_ci
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,8 @@ def colab(tmp_path_factory, settings):
     # Colab's packages: every entry of this environment's site-packages except memlab's.
     packages = base / "packages"
     packages.mkdir()
-    for folder in dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]):
+    for folder in dict.fromkeys([sysconfig.get_paths()["purelib"],
+                                 sysconfig.get_paths()["platlib"]]):
         for entry in Path(folder).iterdir():
             if not _hidden(entry.name) and not (packages / entry.name).exists():
                 (packages / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
@@ -162,7 +163,8 @@ def colab_notebook(colab, notebook: Path):
     probe = nbformat.v4.new_code_cell(
         "import importlib.util, sys\n"
         "assert 'google.colab' in sys.modules, 'google.colab was not imported at kernel start'\n"
-        "assert importlib.util.find_spec('memlab') is None, 'memlab is importable before the install'"
+        "assert importlib.util.find_spec('memlab') is None, "
+        "'memlab is importable before the install'"
     )
     nb.cells.insert(nb.cells.index(install[0]), probe)
     return nb
@@ -204,7 +206,8 @@ def code_of(notebook: Path) -> str:
 
 def install_output(nb) -> str:
     cell = next(c for c in nb.cells if "colab-install" in c.get("metadata", {}).get("tags", []))
-    return "".join(o.get("text", "") or json.dumps(o.get("data", {})) for o in cell.get("outputs", []))
+    return "".join(o.get("text", "") or json.dumps(o.get("data", {}))
+                   for o in cell.get("outputs", []))
 
 
 def cell_seconds(nb, tag: str = "colab-install") -> float:
@@ -231,10 +234,12 @@ def assert_installed_from_snapshot(colab, python: Path, tmp: Path):
         "info = json.loads(md.distribution('memlab').read_text('direct_url.json'))\n"
         "print(json.dumps({'file': memlab.__file__, 'commit': info['vcs_info']['commit_id'],\n"
         "                  'prefix': sys.prefix,\n"
-        "                  'registry': pathlib.Path(memlab.__file__).with_name('pretrained.json').is_file()}))"
+        "                  'registry': pathlib.Path(memlab.__file__)"
+        ".with_name('pretrained.json').is_file()}))"
     )
     env = {**os.environ, **kernel_env(colab, tmp, colab.url)}
-    out = subprocess.run([str(python), "-c", code], env=env, cwd=tmp, capture_output=True, text=True)
+    out = subprocess.run([str(python), "-c", code], env=env, cwd=tmp, capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     assert Path(info["file"]).resolve().is_relative_to((tmp / "venv").resolve()), info
@@ -246,7 +251,8 @@ def assert_installed_from_snapshot(colab, python: Path, tmp: Path):
 def test_chapter_runs_alone_as_on_colab(notebook, colab, tmp_path, monkeypatch):
     nb, seconds, python, error = run_alone(colab, notebook, tmp_path, colab.url, monkeypatch)
     assert error is None, (
-        f"{notebook.name} failed when run alone:\n{error}\ninstall cell output:\n{install_output(nb)}"
+        f"{notebook.name} failed when run alone:\n{error}\n"
+        f"install cell output:\n{install_output(nb)}"
     )
     assert not cell_errors(nb)
     assert_installed_from_snapshot(colab, python, tmp_path)
@@ -258,11 +264,14 @@ def test_chapter_runs_alone_as_on_colab(notebook, colab, tmp_path, monkeypatch):
         file = name if name.endswith(".pt") else name + ".pt"
         assert file in cached, f"{notebook.name} loads {name}, which is not in the cache {cached}"
     assert set(cached) <= set(registry), cached  # nothing but verified checkpoints, no partial file
-    leftovers = sorted(str(p.relative_to(tmp_path / "work")) for p in (tmp_path / "work").rglob("*.pt"))
-    assert not leftovers, f"{notebook.name} wrote checkpoints next to itself (retrained?): {leftovers}"
+    leftovers = sorted(str(p.relative_to(tmp_path / "work"))
+                       for p in (tmp_path / "work").rglob("*.pt"))
+    assert not leftovers, (
+        f"{notebook.name} wrote checkpoints next to itself (retrained?): {leftovers}")
 
     budget = CHAPTER_BUDGET_S + INSTALL_ALLOWANCE_S
-    print(f"{notebook.name} ran alone in {seconds:.0f} s, {cell_seconds(nb):.0f} s of it installing memlab")
+    print(f"{notebook.name} ran alone in {seconds:.0f} s, {cell_seconds(nb):.0f} s of it "
+          "installing memlab")
     assert seconds <= budget, f"{notebook.name} took {seconds:.0f} s alone, over {budget:.0f} s"
 
 

@@ -15,7 +15,8 @@ def test_toc_lists_chapters():
 def test_every_notebook_is_in_the_toc():
     # only_build_toc_files is on: a chapter left out of _toc.yml would silently not be built.
     listed = {path.resolve() for path in chapters()}
-    unlisted = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb") if p.resolve() not in listed)
+    unlisted = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")
+                      if p.resolve() not in listed)
     assert not unlisted, f"notebooks missing from _toc.yml: {', '.join(unlisted)}"
 
 

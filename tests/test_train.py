@@ -316,7 +316,8 @@ def test_command_line_evaluate_with_a_larger_memory(tmp_path, capsys):
     assert main(["evaluate", str(out), "--memory-size", "0"]) == 2
     assert "memory_size" in capsys.readouterr().err
     lstm = tmp_path / "lstm.pt"
-    assert main(["train", "--model", "lstm", "--max-length", "3", "--steps", "1", "--hidden-size", "4",
+    assert main(["train", "--model", "lstm", "--max-length", "3", "--steps", "1",
+                 "--hidden-size", "4",
                  "--out", str(lstm)]) == 0
     assert main(["evaluate", str(lstm), "--memory-size", "8"]) == 2
     assert "applies to a DNC checkpoint" in capsys.readouterr().err
@@ -357,14 +358,16 @@ def test_python_dash_m_with_text_progress(tmp_path):
 @pytest.mark.slow
 def test_dnc_learns_copy_with_the_training_defaults():
     """The default DNC and train()'s defaults learn 8-bit copy of lengths 1-10 in a few hundred
-    steps (benchmarks/step_time.py times the same run: about 20 s on one CPU thread)."""
+    steps (benchmarks/step_time.py times the same run: about 20 s on one CPU thread).
+    """
     seed_everything(0)
     task = CopyTask(width=8, min_length=1, max_length=10)
     model = memlab.DNC(task.input_size, task.output_size)
     history = train(model, task, steps=800, stop_at=0.05, progress=False)
     held_out = measure(model, task, batch_size=500, seed=4321)
     assert held_out["bit_errors"] <= 0.1, (
-        f"{held_out['bit_errors']:.3f} held-out bit errors per sequence after {history.step[-1]} steps")
+        f"{held_out['bit_errors']:.3f} held-out bit errors per sequence "
+        f"after {history.step[-1]} steps")
 
 
 def test_history_first_step_below():
@@ -423,7 +426,8 @@ def test_ntm_clips_its_interface_and_old_checkpoints_keep_their_behaviour(tmp_pa
 
     task = CopyTask(width=4, max_length=3)
     torch.manual_seed(0)
-    clipped = memlab.NTM(task.input_size, task.output_size, hidden_size=8, memory_size=8, word_size=4)
+    clipped = memlab.NTM(task.input_size, task.output_size, hidden_size=8, memory_size=8,
+                         word_size=4)
     assert clipped.config["interface_clip"] == INTERFACE_CLIP == 20.0
     with torch.no_grad():  # huge interface outputs: clipping must change what the heads do
         clipped.interface.weight.mul_(1e3)
@@ -635,7 +639,8 @@ def test_checkpoints_without_the_new_fields_still_load(tmp_path, capsys):
 
 
 TINY_DNC_COPY = ["train", "--model", "dnc", "--task", "copy", "--width", "4", "--max-length", "3",
-                 "--hidden-size", "8", "--memory-size", "4", "--word-size", "4", "--read-heads", "1",
+                 "--hidden-size", "8", "--memory-size", "4", "--word-size", "4",
+                 "--read-heads", "1",
                  "--batch-size", "2", "--seed", "3", "--threads", "1"]
 TINY_RUN = [*TINY_DNC_COPY, "--log-every", "2"]
 

@@ -28,7 +28,8 @@ def actionlint() -> str:
 
 
 def lint(*args, cwd=ROOT):
-    return subprocess.run([actionlint(), "-no-color", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run([actionlint(), "-no-color", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
 
 
 def load(name):
@@ -62,7 +63,8 @@ def test_actionlint_reports_a_broken_workflow(tmp_path):
     bad.mkdir(parents=True)
     (bad / "bad.yml").write_text(
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-        "      - run: echo ${{ github.nosuchthing }}\n      - uses: actions/checkout@v5\n        with:\n"
+        "      - run: echo ${{ github.nosuchthing }}\n"
+        "      - uses: actions/checkout@v5\n        with:\n"
         "          nosuchinput: 1\n"
     )
     result = lint(str(bad / "bad.yml"), cwd=tmp_path)
@@ -85,15 +87,18 @@ def test_workflows_call_makefile_targets():
 def test_pages_workflow():
     workflow = load("pages.yml")
     assert "push" in workflow["on"]
-    assert {"actions/upload-pages-artifact", "actions/deploy-pages", "actions/cache"} <= set(uses(workflow))
-    assert workflow["permissions"]["pages"] == "write" and workflow["permissions"]["id-token"] == "write"
+    needed = {"actions/upload-pages-artifact", "actions/deploy-pages", "actions/cache"}
+    assert needed <= set(uses(workflow))
+    permissions = workflow["permissions"]
+    assert permissions["pages"] == "write" and permissions["id-token"] == "write"
     cache = next(s for s in steps(workflow) if s.get("uses", "").startswith("actions/cache@"))
     assert cache["with"]["path"] == "_build/.jupyter_cache"
     for pattern in ("requirements.txt", "notebooks/**", "memlab/**"):
         assert f"'{pattern}'" in cache["with"]["key"] and "hashFiles(" in cache["with"]["key"]
     commands = runs(workflow)
     assert "make book EXECUTE=cache" in commands and "make pdf" in commands
-    upload = next(s for s in steps(workflow) if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    upload = next(s for s in steps(workflow)
+                  if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
     assert upload["with"]["path"] == "_build/html"
 
 

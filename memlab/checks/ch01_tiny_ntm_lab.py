@@ -1,7 +1,7 @@
 """Checks of chapter 1 (notebooks/01_tiny_ntm_lab): the NTM's location addressing."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -81,9 +81,9 @@ def shift(student: Callable) -> None:
                        "s(i - j) the weight at slot i comes from slot i - offset "
                        "(torch.roll(w, +1) moves it forward).")
             if slot == 2:
-                c.fail(f"attention did not move: a one-hot at slot 2 with shift [0, 0, 1] should "
-                       f"land on slot 3, got slot 2. Shift index S//2 is the offset 0, index "
-                       f"S//2 + 1 the offset +1 (offsets run -S//2 .. S//2).")
+                c.fail("attention did not move: a one-hot at slot 2 with shift [0, 0, 1] should "
+                       "land on slot 3, got slot 2. Shift index S//2 is the offset 0, index "
+                       "S//2 + 1 the offset +1 (offsets run -S//2 .. S//2).")
             if slot is not None:
                 c.fail(f"a one-hot at slot 2 with shift [0, 0, 1] (offset +1) should land on "
                        f"slot 3, got slot {slot}. The shift entries stand for the offsets "
@@ -184,7 +184,7 @@ def sharpen(student: Callable) -> None:
         AssertionError: a property fails; the message says which, and names the known mistake
             that the result matches, if any.
     """
-    tol = dict(atol=1e-5, rtol=1e-4)  # a tiny epsilon added to the weights is fine
+    tol: dict[str, Any] = dict(atol=1e-5, rtol=1e-4)  # a tiny epsilon added to the weights is fine
     with checking("sharpen", student, ("weights", "gamma")) as c:
         __tracebackhide__ = True
 

@@ -8,8 +8,20 @@ import torch
 from torch import Tensor
 
 from .. import addressing as A
-from .harness import (F64, Mistake, checking, close, describe, fmt, gen, landing, one_hot, rand,
-                      randn, simplex)
+from .harness import (
+    F64,
+    Mistake,
+    checking,
+    close,
+    describe,
+    fmt,
+    gen,
+    landing,
+    one_hot,
+    rand,
+    randn,
+    simplex,
+)
 
 __all__ = ["content_weights", "update_usage", "allocation_weights", "update_link"]
 
@@ -103,7 +115,8 @@ def content_weights(student: Callable) -> None:
         c.passed()
 
         # cosine: scaling a row or the key must not change the weights
-        memory = torch.tensor([[[1.0, 0.0, 0.0], [3.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]],
+        memory = torch.tensor([[[1.0, 0.0, 0.0], [3.0, 0.0, 0.0], [0.0, 1.0, 0.0],
+                                [0.0, 0.0, 2.0]]],
                               dtype=F64)
         key = torch.tensor([[[1.0, 0.0, 0.0]]], dtype=F64)
         beta = torch.tensor([[5.0]], dtype=F64)
@@ -114,7 +127,8 @@ def content_weights(student: Callable) -> None:
             c.fail(f"looks like a dot product, not the cosine similarity: rows [1, 0, 0] and "
                    f"[3, 0, 0] point the same way, so they must get the same weight (got "
                    f"{fmt(out[0, 0])}). Divide k . M[i] by |k| |M[i]| (plus a small epsilon)")
-        c.compare(out, A.content_weights(memory, key, beta), on, CONTENT_MISTAKES, (memory, key, beta),
+        c.compare(out, A.content_weights(memory, key, beta), on, CONTENT_MISTAKES,
+                  (memory, key, beta),
                   atol=atol, rtol=rtol)
         on2 = on.replace("key [1, 0, 0]", "key [3, 0, 0]")
         out2 = run(memory, 3 * key, beta, on2)
@@ -126,14 +140,16 @@ def content_weights(student: Callable) -> None:
 
         # an all-zero memory row and an all-zero key: finite, similarity 0
         g = gen(2)
-        memory, keys, strengths = randn(g, 2, 4, 3), randn(g, 2, 2, 3), rand(g, 2, 2, low=0.5, high=5.0)
+        memory, keys = randn(g, 2, 4, 3), randn(g, 2, 2, 3)
+        strengths = rand(g, 2, 2, low=0.5, high=5.0)
         memory[0, 1] = 0.0
         memory[1] = 0.0
         keys[0, 1] = 0.0
         on = ("random memory [B=2, N=4, W=3] where row 1 of sample 0 and the whole memory of "
               "sample 1 are zero, and the second key of sample 0 is zero")
         out = c.call((memory, keys, strengths), on)
-        if isinstance(out, Tensor) and out.shape == (2, 2, 4) and not bool(torch.isfinite(out).all()):
+        if (isinstance(out, Tensor) and out.shape == (2, 2, 4)
+                and not bool(torch.isfinite(out).all())):
             c.fail("NaN or inf for an all-zero memory row or key: the cosine divides by the norms, "
                    "so add a small epsilon to them (memlab uses EPSILON = 1e-6: "
                    "M / (|M| + 1e-6)); a zero row then has similarity 0")
@@ -261,7 +277,8 @@ def _in_sorted_order(usage: Tensor) -> Tensor:
     return (1 - sorted_usage) * _exclusive(sorted_usage)
 
 
-def _sorted_back(usage: Tensor, make: Callable[[Tensor], Tensor], descending: bool = False) -> Tensor:
+def _sorted_back(usage: Tensor, make: Callable[[Tensor], Tensor],
+                 descending: bool = False) -> Tensor:
     """make(sorted usage), each value put back at its slot."""
     sorted_usage, phi = torch.sort(usage, dim=-1, descending=descending)
     values = make(sorted_usage)
@@ -285,7 +302,8 @@ ALLOCATION_MISTAKES = [
             "the allocation is returned in sorted order: put each value back at its slot "
             "(scatter with phi, or index with the inverse permutation)", _in_sorted_order),
     Mistake("no free-ness",
-            "the free-ness (1 - u[phi_j]) is missing: a[phi_j] = (1 - u[phi_j]) prod_{i<j} u[phi_i]",
+            "the free-ness (1 - u[phi_j]) is missing: "
+            "a[phi_j] = (1 - u[phi_j]) prod_{i<j} u[phi_i]",
             lambda u: _sorted_back(u, _exclusive)),
 ]
 
@@ -296,7 +314,7 @@ def _allocation_inputs(g: torch.Generator, dtype: torch.dtype, B: int, N: int):
 
 
 def allocation_weights(student: Callable) -> None:
-    """Check ``allocation_weights(usage [B,N]) -> [B,N]`` against memlab.addressing.allocation_weights.
+    """Check ``allocation_weights(usage [B,N]) -> [B,N]`` against memlab's allocation_weights.
 
     a[phi_j] = (1 - u[phi_j]) prod_{i<j} u[phi_i], phi the slots sorted by usage
     (least used first).
@@ -441,7 +459,8 @@ def update_link(student: Callable) -> None:
                 if float(out.abs().max()) < 1e-9:
                     c.fail(f"the link stays empty: after writing slot {written[-2]} then slot "
                            f"{slot}, L[{slot}, {written[-2]}] must be 1. Did you use the new "
-                           f"precedence p_t? The link update uses the previous precedence p_{{t-1}}")
+                           "precedence p_t? The link update uses the previous precedence "
+                           "p_{t-1}")
                 c.compare(out, expected, on, what="link")
             link, p = expected, A.update_precedence(p, w)
         c.passed()

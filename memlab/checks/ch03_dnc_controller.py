@@ -144,7 +144,8 @@ def field_mistakes(name: str, word_size: int, read_heads: int) -> list[Mistake]:
                     "read_modes reshaped in the wrong order: the last 3R entries of xi hold "
                     "head 1's three modes, then head 2's, ...: reshape to [B, R, 3], not "
                     "[B, 3, R]",
-                    lambda xi: torch.softmax(xi[:, where].reshape(-1, 3, R).transpose(1, 2), dim=-1)),
+                    lambda xi: torch.softmax(xi[:, where].reshape(-1, 3, R).transpose(1, 2),
+                                             dim=-1)),
             Mistake("modes over 3R",
                     "softmax over all 3R read-mode entries at once: reshape to [B, R, 3] first, "
                     "then take the softmax over the last axis (3 modes per head)",
@@ -239,15 +240,20 @@ def parse_interface(student: Callable) -> None:
                     c.compare(value, expected[name], on + f", field {name}",
                               field_mistakes(name, W, R), (xi,), what=f"{name}")
 
-        for inputs, on in seeded(_interface_inputs, "B W R", ((3, 4, 2), (2, 3, 1), (1, 5, 3), (4, 2, 4))):
-            check_config(*inputs, on)
+        for inputs, on in seeded(_interface_inputs, "B W R",
+                                 ((3, 4, 2), (2, 3, 1), (1, 5, 3), (4, 2, 4))):
+            xi, W, R = inputs
+            check_config(xi, W, R, on)
             c.passed()
 
-        (inputs, on), = seeded(_interface_inputs, "B W R", [(2, 3, 2)], dtypes=(F32,), first_seed=20)
+        (inputs, on), = seeded(_interface_inputs, "B W R", [(2, 3, 2)], dtypes=(F32,),
+                               first_seed=20)
         xi = inputs[0]
         result = c.call(inputs, on)
         got = get_fields(result, on)
-        for name, value, expected in zip(names, got, dnc.parse_interface(*inputs)):
+        parsed = dnc.parse_interface(*inputs)
+        for name, value in zip(names, got):
+            expected = getattr(parsed, name)
             c.tensor(value, expected.shape, dims(expected.shape), F32, on, what=name)
             c.compare(value, expected, on, atol=1e-6, rtol=1e-5, what=name)
         c.passed()

@@ -29,7 +29,8 @@ WRITE_WEIGHTING_MISTAKES = [
     Mistake("gates along the slots",  # broadcasts without an error only when B == N
             "the gates are broadcast along the slots: they are [B], one per sample, so "
             "use gate[:, None] (or gate.unsqueeze(-1)) against [B, N] weightings",
-            lambda a, cw, ga, gw: gw * (ga * a + (1 - ga) * cw) if a.shape[0] == a.shape[1] else None),
+            lambda a, cw, ga, gw: gw * (ga * a + (1 - ga) * cw) if a.shape[0] == a.shape[1]
+            else None),
 ]
 
 
@@ -39,8 +40,9 @@ def _write_inputs(g: torch.Generator, dtype: torch.dtype, B: int, N: int):
 
 
 def write_weighting(student: Callable) -> None:
-    """Check ``write_weighting(allocation [B,N], content [B,N], allocation_gate [B], write_gate [B])``.
+    """Check ``write_weighting(allocation, content, allocation_gate, write_gate) -> [B,N]``.
 
+    allocation [B,N], content [B,N], allocation_gate [B], write_gate [B]:
     w^w = g^w [g^a a + (1 - g^a) c^w] -> [B, N], against memlab.addressing.write_weighting.
 
     Args:
@@ -65,18 +67,22 @@ def write_weighting(student: Callable) -> None:
         g = gen(1)
         a, cw = simplex(g, 2, 5), simplex(g, 2, 5)
         for ga_value, gw_value, expected, what in (
-                (1.0, 0.8, 0.8 * a, "with allocation gate 1 the weighting is g^w a (allocation only)"),
-                (0.0, 0.8, 0.8 * cw, "with allocation gate 0 the weighting is g^w c (content only)"),
+                (1.0, 0.8, 0.8 * a,
+                 "with allocation gate 1 the weighting is g^w a (allocation only)"),
+                (0.0, 0.8, 0.8 * cw,
+                 "with allocation gate 0 the weighting is g^w c (content only)"),
                 (0.6, 0.0, torch.zeros_like(a), "with write gate 0 nothing is written: all zeros")):
             ga = torch.full((2,), ga_value, dtype=F64)
             gw = torch.full((2,), gw_value, dtype=F64)
             on = (f"random allocation and content weightings [B=2, N=5], allocation gate "
                   f"{ga_value:g}, write gate {gw_value:g}")
-            c.compare(run(a, cw, ga, gw, on), expected, on, WRITE_WEIGHTING_MISTAKES, (a, cw, ga, gw),
+            c.compare(run(a, cw, ga, gw, on), expected, on, WRITE_WEIGHTING_MISTAKES,
+                      (a, cw, ga, gw),
                       what=f"values ({what})")
             c.passed()
 
-        c.random_cases(run, A.write_weighting, _write_inputs, "B N", ((3, 6), (1, 1), (5, 9), (4, 4)),
+        c.random_cases(run, A.write_weighting, _write_inputs, "B N",
+                       ((3, 6), (1, 1), (5, 9), (4, 4)),
                        WRITE_WEIGHTING_MISTAKES)
         c.float32_case(run, A.write_weighting, _write_inputs, "B N", (2, 5))
 
@@ -88,7 +94,10 @@ MODE_NAMES = ("backward", "content", "forward")
 
 def _modes_in_order(perm: tuple) -> Callable:
     """read_weighting with the three weightings taken in the order perm."""
-    return lambda b, cr, f, pi: A.read_weighting(*((b, cr, f)[k] for k in perm), pi)
+    def weighting(b, cr, f, pi):
+        first, second, third = ((b, cr, f)[k] for k in perm)
+        return A.read_weighting(first, second, third, pi)
+    return weighting
 
 
 READ_WEIGHTING_MISTAKES = [

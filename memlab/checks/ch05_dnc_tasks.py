@@ -43,7 +43,8 @@ def copy_batch(student: Callable) -> None:
             if not isinstance(result, (tuple, list)) or len(result) != 3:
                 c.fail(f"return the three tensors (inputs, targets, mask), like memlab's Batch; "
                        f"got {type(result).__name__}" + (f" of length {len(result)}"
-                                                         if isinstance(result, (tuple, list)) else "")
+                                                         if isinstance(result, (tuple, list))
+                                                         else "")
                        + f"\n  on {on}")
             reference = tasks.CopyTask(W, L, L).batch(B, generator=gen(seed))
             T = 2 * L + 1
@@ -64,7 +65,8 @@ def copy_batch(student: Callable) -> None:
             if not torch.equal(inputs[..., W], delimiter):
                 if W > 1 and torch.equal(inputs[..., 0], delimiter):
                     c.fail(f"delimiter in the wrong channel: memlab puts it on the last input "
-                           f"channel (index width = {W}); channels 0..{W - 1} carry the bits\n  on {on}")
+                           f"channel (index width = {W}); channels 0..{W - 1} carry the bits"
+                           f"\n  on {on}")
                 steps = [int(s) for s in (inputs[0, :, W] != 0).nonzero().flatten()]
                 c.fail(f"the delimiter channel (the last one, index {W}) must be 1 at step "
                        f"L = {L} only (right after the {L} input vectors at steps 0..{L - 1}) and "
@@ -74,7 +76,8 @@ def copy_batch(student: Callable) -> None:
                 c.fail(f"the data channels of the inputs must be 0 from step L = {L} on (the "
                        f"model sees the delimiter, then nothing while it answers)\n  on {on}")
             if not bool(((data[:, :L] == 0) | (data[:, :L] == 1)).all()):
-                c.fail(f"the input bits (steps 0..{L - 1}, channels 0..{W - 1}) must be 0 or 1\n  on {on}")
+                c.fail(f"the input bits (steps 0..{L - 1}, channels 0..{W - 1}) "
+                       f"must be 0 or 1\n  on {on}")
             output = ((t > L) & (t <= 2 * L)).to(mask.dtype).expand(B, T)
             if not torch.equal(mask, output):
                 got_steps = [int(s) for s in (mask[0] != 0).nonzero().flatten()]
@@ -88,7 +91,8 @@ def copy_batch(student: Callable) -> None:
                            f"the output steps L+1..2L = {L + 1}..{2 * L}, got steps {got_steps} "
                            f"for sample 0\n  on {on}")
                 c.fail(f"the mask must be 1 exactly on the output steps L+1..2L = "
-                       f"{L + 1}..{2 * L} and 0 elsewhere, got steps {got_steps} for sample 0\n  on {on}")
+                       f"{L + 1}..{2 * L} and 0 elsewhere, got steps {got_steps} for sample 0"
+                       f"\n  on {on}")
             expected_targets = torch.zeros_like(targets)
             expected_targets[:, L + 1:] = data[:, :L]
             if not torch.equal(targets, expected_targets):

@@ -9,8 +9,21 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import tasks
-from .harness import (F32, F64, MASK_NOTE, Check, Mistake, checking, close, dims, fmt, gen, masks,
-                      metric_inputs, metric_result)
+from .harness import (
+    F32,
+    F64,
+    MASK_NOTE,
+    Check,
+    Mistake,
+    checking,
+    close,
+    dims,
+    fmt,
+    gen,
+    masks,
+    metric_inputs,
+    metric_result,
+)
 
 __all__ = ["bits_per_sequence", "masked_bce"]
 
@@ -42,17 +55,18 @@ BITS_PER_SEQUENCE_MISTAKES = [
 
 MASKED_BCE_MISTAKES = [
     Mistake("mean over all steps",
-            "a mean over all steps instead of the counted ones: divide the masked sum by the number "
-            "of counted bits (mask.sum() * O)", lambda lo, t, m: _unmasked(lo, t).mean()),
+            "a mean over all steps instead of the counted ones: divide the masked sum by the "
+            "number of counted bits (mask.sum() * O)", lambda lo, t, m: _unmasked(lo, t).mean()),
     Mistake("divided by every bit",
             "the masked sum divided by every step (B * T * O): divide by the number of counted "
             "bits, mask.sum() * O", lambda lo, t, m: _masked(lo, t, m).sum() / lo.numel()),
     Mistake("per counted step",
-            "divided by the number of counted steps, not counted bits: also divide by the number of "
-            "output channels O (mask.sum() * O)", lambda lo, t, m: _masked(lo, t, m).sum() / m.sum()),
+            "divided by the number of counted steps, not counted bits: also divide by the number "
+            "of output channels O (mask.sum() * O)",
+            lambda lo, t, m: _masked(lo, t, m).sum() / m.sum()),
     Mistake("averaged per sequence",
-            "averaged per sequence, then over sequences: memlab divides the total masked BCE by the "
-            "total number of counted bits, so longer sequences weigh more",
+            "averaged per sequence, then over sequences: memlab divides the total masked BCE by "
+            "the total number of counted bits, so longer sequences weigh more",
             lambda lo, t, m: (_masked(lo, t, m).sum(-1) / (m.sum(-1) * lo.shape[-1])).mean()),
     Mistake("bits", "in bits: the training loss stays in nats (do not divide by ln 2)",
             lambda lo, t, m: _masked(lo, t, m).sum() / (m.sum() * lo.shape[-1]) / LN2),
@@ -163,7 +177,8 @@ def masked_bce(student: Callable) -> None:
         on = f"logits 0 everywhere (B=3, T=6, O=4), mask {fmt(mask)}"
         out = run(logits, targets, mask, on)
         if abs(float(out) - LN2) > 1e-9:
-            c.compare(out, torch.tensor(LN2, dtype=F64), on, MASKED_BCE_MISTAKES, (logits, targets, mask),
+            c.compare(out, torch.tensor(LN2, dtype=F64), on, MASKED_BCE_MISTAKES,
+                      (logits, targets, mask),
                       what="loss (a model answering 0.5 everywhere must score ln 2 = 0.6931 "
                            "nats per counted bit)")
         c.passed()

@@ -2,15 +2,29 @@
 from __future__ import annotations
 
 import operator
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 import torch
 from torch import Tensor
 
 from .. import addressing as A
 from .. import analysis
-from .harness import (F32, F64, MASK_NOTE, Mistake, checking, close, fmt, gen, masks, one_hot, rand,
-                      seeded, simplex)
+from .harness import (
+    F32,
+    F64,
+    MASK_NOTE,
+    Mistake,
+    checking,
+    close,
+    fmt,
+    gen,
+    masks,
+    one_hot,
+    rand,
+    seeded,
+    simplex,
+)
 
 __all__ = ["read_mode_usage", "link_chain"]
 
@@ -32,7 +46,8 @@ READ_MODE_USAGE_MISTAKES = [
     Mistake("divided by every step",
             "divided by every step (B * T): divide the masked sum by the number of counted "
             "steps, mask.sum()", lambda pi, m: _masked_sum(pi, m) / (pi.shape[0] * pi.shape[1])),
-    Mistake("not normalised", "not normalised: divide the masked sum by the number of counted steps",
+    Mistake("not normalised",
+            "not normalised: divide the masked sum by the number of counted steps",
             _masked_sum),
 ]
 
@@ -77,7 +92,8 @@ def read_mode_usage(student: Callable) -> None:
         c.passed()
 
         # forward where mask is 1, backward elsewhere
-        pi = torch.where(mask[:, :, None, None].bool(), one_hot(2, 3), one_hot(0, 3)).expand(B, T, R, 3)
+        pi = torch.where(mask[:, :, None, None].bool(), one_hot(2, 3), one_hot(0, 3))
+        pi = pi.expand(B, T, R, 3)
         pi = pi.clone()
         on = "read_modes 'forward' on the steps where mask is 1 and 'backward' elsewhere"
         out = run(pi, mask, on)
@@ -108,7 +124,8 @@ def read_mode_usage(student: Callable) -> None:
             c.compare(out, expected, on, READ_MODE_USAGE_MISTAKES, (pi, mask))
         c.passed()
 
-        c.float32_case(run, analysis.read_mode_usage, _read_mode_inputs, "B T R", (2, 6, 2), grad=False)
+        c.float32_case(run, analysis.read_mode_usage, _read_mode_inputs, "B T R", (2, 6, 2),
+                       grad=False)
 
 
 # =========================================================================== link chain
@@ -165,7 +182,8 @@ def link_chain(student: Callable) -> None:
                     hint = " (one too many: the start slot counts as the first of the `length`)"
                 elif len(slots) == length - 1:
                     hint = " (one too few: the start slot counts as the first of the `length`)"
-                c.fail(f"expected length = {length} slots, got {len(slots)}: {slots}{hint}\n  on {on}")
+                c.fail(f"expected length = {length} slots, got {len(slots)}: "
+                       f"{slots}{hint}\n  on {on}")
             if slots and slots[0] != start:
                 c.fail(f"the chain must begin with the start slot {start}, got {slots}\n  on {on}")
             return slots
@@ -179,7 +197,8 @@ def link_chain(student: Callable) -> None:
                 if got == backwards:
                     c.fail(f"you followed the links backwards (argmax over the wrong axis): the "
                            f"slot written after slot j is argmax_i L[i, j], the largest entry of "
-                           f"column j (link[:, j].argmax()); expected {expected}, got {got}\n  on {on}")
+                           f"column j (link[:, j].argmax()); expected {expected}, got {got}"
+                           f"\n  on {on}")
                 c.fail(f"expected the chain {expected}, got {got}\n  on {on}")
 
         order = [3, 0, 4, 1, 5]

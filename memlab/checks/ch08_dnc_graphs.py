@@ -24,22 +24,28 @@ def _random_edges(g: torch.Generator, nodes: int, num_ids: int, num_labels: int)
     return edges
 
 
-def _rows(edges: list, I: int, L: int, channels: Callable[[int, int, int], tuple]) -> Tensor:
-    """[E, 2I + L] rows with a 1 on the channels(source, label, destination) of each edge."""
-    rows = torch.zeros(len(edges), 2 * I + L)
-    for e, (s, l, d) in enumerate(edges):
-        rows[e, list(channels(s, l, d))] = 1
+def _rows(edges: list, num_ids: int, num_labels: int,
+          channels: Callable[[int, int, int], tuple]) -> Tensor:
+    """[E, 2 num_ids + num_labels] rows, a 1 on the channels(source, label, destination) of each."""
+    rows = torch.zeros(len(edges), 2 * num_ids + num_labels)
+    for e, (s, label, d) in enumerate(edges):
+        rows[e, list(channels(s, label, d))] = 1
     return rows
 
 
 EDGE_ROWS_MISTAKES = [
     Mistake("swapped", "source and destination swapped: the source comes first",
-            lambda edges, I, L: tasks.edge_rows([(d, l, s) for s, l, d in edges], I, L)),
+            lambda edges, num_ids, num_labels: tasks.edge_rows(
+                [(d, label, s) for s, label, d in edges], num_ids, num_labels)),
     Mistake("blocks order", "blocks in the wrong order: source | label | destination",
-            lambda edges, I, L: _rows(edges, I, L, lambda s, l, d: (s, I + d, 2 * I + l))),
+            lambda edges, num_ids, num_labels: _rows(
+                edges, num_ids, num_labels,
+                lambda s, label, d: (s, num_ids + d, 2 * num_ids + label))),
     Mistake("label at channel 0",
             "the label's one-hot starts at channel 0: it starts after the num_ids source channels",
-            lambda edges, I, L: _rows(edges, I, L, lambda s, l, d: (s, l, I + L + d))),
+            lambda edges, num_ids, num_labels: _rows(
+                edges, num_ids, num_labels,
+                lambda s, label, d: (s, label, num_ids + num_labels + d))),
 ]
 
 
@@ -62,12 +68,12 @@ def edge_rows(student: Callable) -> None:
     with checking("edge_rows", student, ("edges", "num_ids", "num_labels")) as c:
         __tracebackhide__ = True
 
-        def run(edges, I, L, on):
+        def run(edges, num_ids, num_labels, on):
             __tracebackhide__ = True
-            out = c.call((list(edges), I, L), on)
+            out = c.call((list(edges), num_ids, num_labels), on)
             if isinstance(out, Tensor) and out.is_floating_point():
-                out = c.tensor(out, (len(edges), 2 * I + L), "[E, 2*num_ids + num_labels]",
-                               torch.float32, on)
+                out = c.tensor(out, (len(edges), 2 * num_ids + num_labels),
+                               "[E, 2*num_ids + num_labels]", torch.float32, on)
             if not isinstance(out, Tensor):
                 c.fail(f"on {on}: expected a tensor, got {type(out).__name__}")
             return out.to(torch.float32)
@@ -77,11 +83,13 @@ def edge_rows(student: Callable) -> None:
         c.compare(run(edges, 3, 2, on), tasks.edge_rows(edges, 3, 2), on, EDGE_ROWS_MISTAKES,
                   (edges, 3, 2), what="the row (source 0 | label 1 | destination 2)")
         c.passed()
-        for seed, (nodes, I, L) in enumerate(((3, 5, 2), (6, 16, 4), (4, 4, 3), (8, 12, 6)), 20):
-            edges = _random_edges(gen(seed), nodes, I, L)
-            on = f"a random graph of {nodes} nodes, {len(edges)} edges (num_ids={I}, num_labels={L})"
-            c.compare(run(edges, I, L, on), tasks.edge_rows(edges, I, L), on, EDGE_ROWS_MISTAKES,
-                      (edges, I, L))
+        sizes = ((3, 5, 2), (6, 16, 4), (4, 4, 3), (8, 12, 6))
+        for seed, (nodes, num_ids, num_labels) in enumerate(sizes, 20):
+            edges = _random_edges(gen(seed), nodes, num_ids, num_labels)
+            on = (f"a random graph of {nodes} nodes, {len(edges)} edges "
+                  f"(num_ids={num_ids}, num_labels={num_labels})")
+            inputs = (edges, num_ids, num_labels)
+            c.compare(run(*inputs, on), tasks.edge_rows(*inputs), on, EDGE_ROWS_MISTAKES, inputs)
             c.passed()
 
 

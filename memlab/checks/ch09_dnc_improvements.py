@@ -64,12 +64,11 @@ def _masked_inputs(g: torch.Generator, dtype: torch.dtype, B: int, N: int, W: in
 
 
 def masked_content_weights(student: Callable) -> None:
-    """Check ``masked_content_weights(memory [B,N,W], keys [B,H,W], strengths [B,H],
-    mask [B,H,W]) -> [B,H,N]``.
+    """Check ``masked_content_weights(memory, keys, strengths, mask) -> [B,H,N]``.
 
-    The masked content look-up of Csordás & Schmidhuber (2019): softmax over the slots of
-    beta * D(k o m, M[i] o m), D the cosine similarity (memlab.addressing.content_weights with
-    its ``mask`` argument).
+    memory [B,N,W], keys [B,H,W], strengths [B,H], mask [B,H,W]. The masked content look-up of
+    Csordás & Schmidhuber (2019): softmax over the slots of beta * D(k o m, M[i] o m), D the
+    cosine similarity (memlab.addressing.content_weights with its ``mask`` argument).
 
     Args:
         student: your ``masked_content_weights``, with the arguments above in the same order.
@@ -116,7 +115,8 @@ def masked_content_weights(student: Callable) -> None:
         memory, keys, strengths, _ = _masked_inputs(g, F64, B=2, N=5, W=4, H=3)
         ones = torch.ones_like(keys)
         on = "random memory [B=2, N=5, W=4], keys [H=3] and a mask of ones"
-        c.compare(run(memory, keys, strengths, ones, on), A.content_weights(memory, keys, strengths),
+        c.compare(run(memory, keys, strengths, ones, on),
+                  A.content_weights(memory, keys, strengths),
                   on, MASKED_MISTAKES, (memory, keys, strengths, ones), atol=atol, rtol=rtol,
                   what="weights (a mask of ones must give the unmasked look-up)")
         c.passed()

@@ -168,11 +168,11 @@ def _delta_inputs(g: torch.Generator, dtype: torch.dtype, B: int, Dv: int, Dk: i
 
 
 def delta_rule_update(student: Callable) -> None:
-    """Check ``delta_rule_update(fast_weights [B,Dv,Dk], key [B,Dk], value [B,Dv], beta [B])
-    -> [B,Dv,Dk]``.
+    """Check ``delta_rule_update(fast_weights, key, value, beta) -> [B,Dv,Dk]``.
 
-    The delta rule W + beta (v - W k) k^T of Schlag, Irie & Schmidhuber (2021): erase what the
-    key retrieves, then write (memlab.attention.delta_rule_update).
+    fast_weights [B,Dv,Dk], key [B,Dk], value [B,Dv], beta [B]. The delta rule
+    W + beta (v - W k) k^T of Schlag, Irie & Schmidhuber (2021): erase what the key retrieves,
+    then write (memlab.attention.delta_rule_update).
 
     Args:
         student: your ``delta_rule_update``, with the arguments above in the same order.
@@ -195,7 +195,8 @@ def delta_rule_update(student: Callable) -> None:
             return c.tensor(out, fast_weights.shape, "[B, Dv, Dk]", fast_weights.dtype, on)
 
         # sample 0: beta = 1 and a unit key, so W' k must be v; sample 1: beta = 0.5
-        W = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [3.0, 0.0, 1.0]], dtype=F64).repeat(2, 1, 1)
+        W = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [3.0, 0.0, 1.0]], dtype=F64)
+        W = W.repeat(2, 1, 1)
         k = torch.tensor([[0.6, 0.8, 0.0], [0.0, 0.6, 0.8]], dtype=F64)
         v = torch.tensor([[1.0, -1.0, 2.0], [0.5, 0.0, -2.0]], dtype=F64)
         beta = torch.tensor([1.0, 0.5], dtype=F64)
@@ -209,13 +210,15 @@ def delta_rule_update(student: Callable) -> None:
             c.fail(f"with beta = 1 and a unit key, the new W must retrieve the new value exactly: "
                    f"W' k = {fmt(v[0])}, got {fmt(read[0])}. The delta rule replaces what k "
                    f"retrieves, W + beta (v - W k) k^T\n  on {on} (sample 0)")
-        c.compare(out, T.delta_rule_update(*inputs), on, DELTA_MISTAKES, inputs, atol=atol, rtol=rtol)
+        c.compare(out, T.delta_rule_update(*inputs), on, DELTA_MISTAKES, inputs, atol=atol,
+                  rtol=rtol)
         c.passed()
 
         # writing a key twice keeps the latest value only
         zero = torch.zeros(1, 2, 3, dtype=F64)
         k = torch.tensor([[0.0, 0.6, 0.8]], dtype=F64)
-        first, second = torch.tensor([[1.0, 2.0]], dtype=F64), torch.tensor([[-3.0, 0.5]], dtype=F64)
+        first = torch.tensor([[1.0, 2.0]], dtype=F64)
+        second = torch.tensor([[-3.0, 0.5]], dtype=F64)
         one = torch.ones(1, dtype=F64)
         on = "W = 0 [Dv=2, Dk=3], the key [0,0.6,0.8] written with the value [1,2], beta = 1"
         W1 = run(zero, k, first, one, on)

@@ -17,7 +17,8 @@ A check module builds on four pieces:
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator, NamedTuple, NoReturn, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, Callable, NamedTuple, NoReturn
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +34,8 @@ class Mistake(NamedTuple):
 
     name: str  #: a short label, unique within its catalogue
     message: str  #: what the student did and how to fix it
-    function: Callable[..., Optional[Tensor]]  #: the wrong result from the inputs (None: not applicable)
+    #: the wrong result from the inputs (None: not applicable)
+    function: Callable[..., Tensor | None]
 
 
 # =========================================================================== formatting
@@ -121,7 +123,7 @@ def _same(a: Tensor, b: Tensor) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and bool(torch.equal(a.detach(), b))
 
 
-def landing(out: Tensor) -> Optional[int]:
+def landing(out: Tensor) -> int | None:
     """The slot a [1, 1, N] output puts (almost) all its weight on, else None.
 
     Args:
@@ -132,7 +134,8 @@ def landing(out: Tensor) -> Optional[int]:
     """
     row = out.detach().to(F64).reshape(-1)
     slot = int(row.argmax())
-    return slot if abs(float(row[slot]) - 1.0) < 1e-5 and float(row.abs().sum()) < 1 + 1e-5 else None
+    is_one_hot = abs(float(row[slot]) - 1.0) < 1e-5 and float(row.abs().sum()) < 1 + 1e-5
+    return slot if is_one_hot else None
 
 
 # =========================================================================== input makers
@@ -227,7 +230,7 @@ def masks(g: torch.Generator, batch: int, steps: int, dtype=F64) -> Tensor:
     return ((t >= starts[:, None]) & (t < (starts + lengths)[:, None])).to(dtype)
 
 
-def metric_inputs(g: torch.Generator, dtype: torch.dtype, B: int, T: int, O: int):
+def metric_inputs(g: torch.Generator, dtype: torch.dtype, B: int, T: int, O: int):  # noqa: E741
     """logits [B, T, O], 0/1 targets [B, T, O] and masks [B, T] for the sequence metrics.
 
     Args:
@@ -246,7 +249,8 @@ def metric_inputs(g: torch.Generator, dtype: torch.dtype, B: int, T: int, O: int
 
 
 def seeded(make: Callable[..., tuple], names: str, cases: Sequence[Sequence[int]], note: str = "",
-           dtypes: Sequence[torch.dtype] = (F64,), first_seed: int = 10) -> Iterator[tuple[tuple, str]]:
+           dtypes: Sequence[torch.dtype] = (F64,),
+           first_seed: int = 10) -> Iterator[tuple[tuple, str]]:
     """The seeded random-size inputs: one (inputs, description) per case.
 
     Args:
@@ -285,7 +289,7 @@ class Check:
         self.count = 0
 
     # ------------------------------------------------------------------ reporting
-    def fail(self, message: str, cause: Optional[BaseException] = None) -> NoReturn:
+    def fail(self, message: str, cause: BaseException | None = None) -> NoReturn:
         """Raise the AssertionError ``"<name>: <message>"``.
 
         Args:
@@ -330,8 +334,8 @@ class Check:
         except Exception as error:  # noqa: BLE001 - any failure is the student's to see
             hint = ""
             if "must match the size of tensor" in str(error):
-                hint = ("\n  (two shapes that do not broadcast: line the axes up, e.g. gate[:, None] "
-                        "or x.unsqueeze(-1) to multiply [B] by [B, N])")
+                hint = ("\n  (two shapes that do not broadcast: line the axes up, e.g. "
+                        "gate[:, None] or x.unsqueeze(-1) to multiply [B] by [B, N])")
             self.fail(
                 f"your function raised {type(error).__name__}: {error}\n  on {on}{hint}\n"
                 f"  (the original error and its traceback are shown above)", error)
@@ -339,12 +343,13 @@ class Check:
             if isinstance(arg, Tensor) and not _same(arg, copy):
                 self.fail(
                     f"your function changed its input `{name}` in place (on {on}). "
-                    f"Compute a new tensor instead (x = x * y, not x *= y, x.mul_(y) or x[...] = ...): "
+                    "Compute a new tensor instead (x = x * y, not x *= y, x.mul_(y) or "
+                    "x[...] = ...): "
                     f"the DNC still needs the old value, and autograd needs it for the gradient.")
         return result
 
     def tensor(self, out: Any, shape: Sequence[int], dims_text: str, dtype: torch.dtype, on: str,
-               what: str = "the result", dtype_hint: Optional[str] = None) -> Tensor:
+               what: str = "the result", dtype_hint: str | None = None) -> Tensor:
         """out must be a finite Tensor of this shape (named dims_text, e.g. "[B, N]") and dtype.
 
         Args:
@@ -434,8 +439,9 @@ class Check:
         self.diagnose(got, mistakes, inputs, on, max(atol, 1e-6), max(rtol, 1e-5))
         diff = (got.detach().to(F64) - expected.detach().to(F64)).abs()
         flat = int(diff.argmax())
-        index = []
-        for size in reversed(diff.shape):  # unravel the flat index (torch.unravel_index is slow to load)
+        index: list[int] = []
+        # unravel the flat index (torch.unravel_index is slow to load)
+        for size in reversed(diff.shape):
             index.insert(0, flat % size)
             flat //= size
         if expected.numel() <= 12:
@@ -450,8 +456,8 @@ class Check:
             f"  got      {shown_g}\n"
             f"  (largest difference {float(diff.max()):.3g} at index {index})")
 
-    def grad(self, args: Sequence[Any], on: str, outputs: Optional[Callable[[Any], list]] = None,
-             which: Optional[Sequence[int]] = None) -> None:
+    def grad(self, args: Sequence[Any], on: str, outputs: Callable[[Any], list] | None = None,
+             which: Sequence[int] | None = None) -> None:
         """Gradients must flow from the result back to the float inputs (or those in which).
 
         Args:
@@ -491,7 +497,11 @@ class Check:
         Args:
             run: ``run(*inputs, on) -> Tensor``, the student's validated result.
             reference: memlab's function, ``reference(*inputs)``.
-            make, names, cases, note, dtypes: the inputs, as for :func:`seeded`.
+            make: ``make(generator, dtype, **sizes) -> inputs``, as for :func:`seeded`.
+            names: the size names, space separated, e.g. ``"B H N"``.
+            cases: one tuple of sizes per case, in the order of names.
+            note: appended to each case's description.
+            dtypes: the dtype of a case is ``dtypes[seed % len(dtypes)]``.
             mistakes: the known mistakes to name when the result is wrong.
             options: passed to :meth:`compare` (atol, rtol, what).
 
@@ -506,7 +516,7 @@ class Check:
     def float32_case(self, run: Callable[..., Tensor], reference: Callable[..., Tensor],
                      make: Callable[..., tuple], names: str, sizes: Sequence[int],
                      atol: float = 1e-6, rtol: float = 1e-5, what: str = "values",
-                     grad: bool = True, which: Optional[Sequence[int]] = None) -> None:
+                     grad: bool = True, which: Sequence[int] | None = None) -> None:
         """float32 inputs (seed 20) must match the reference; then gradients must flow back.
 
         One passed for the values and, unless grad is False, one for the gradient.
@@ -538,8 +548,9 @@ class Check:
 
 @contextlib.contextmanager
 def checking(name: str, student: Callable, params: Sequence[str]) -> Iterator[Check]:
-    """Run one check: the global random state and thread count are restored after; print one
-    line on success.
+    """Run one check, and print one line on success.
+
+    The global random state and thread count are restored after.
 
     Args:
         name: the check's name, e.g. ``"shift"``.
