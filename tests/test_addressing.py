@@ -186,10 +186,6 @@ def test_matches_paper_reference(name, size, S):
     assert_matches(function(name)(*inputs), expected)
 
 
-def test_epsilon_is_small():
-    assert 0.0 < addressing.EPSILON <= 1e-5
-
-
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_gradcheck(name):
     inputs = make_inputs(name, generator("gradcheck", name), B=2, N=5, W=3, R=2, S=3)

@@ -660,18 +660,10 @@ def test_mutant_is_rejected(name, label, function, needle, capsys):
     assert capsys.readouterr().out == ""  # no success line
 
 
-def test_kill_rate(capsys):
-    rows, total_killed = [], 0
-    for name in CONTRACT:
-        killed = sum(run_check(name, fn) is not None for _, fn, _ in MUTANTS[name])
-        total_killed += killed
-        rows.append(f"{name:20s} {killed:2d} / {len(MUTANTS[name]):2d}")
-    capsys.readouterr()
-    with capsys.disabled():
-        print("\nmutants killed per check:\n" + "\n".join(rows)
-              + f"\n{'total':20s} {total_killed:2d} / {len(ALL_MUTANTS):2d}")
+def test_every_check_has_three_mutants():
+    """test_mutant_is_rejected runs each mutant; here only that every check has enough of them."""
     assert all(len(MUTANTS[name]) >= 3 for name in CONTRACT)
-    assert total_killed == len(ALL_MUTANTS)
+    assert sum(len(MUTANTS[name]) for name in CONTRACT) == len(ALL_MUTANTS)
 
 
 def test_not_implemented_passes_through():
