@@ -43,6 +43,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from learning import seeds_of  # noqa: E402  (the same '1-3' or '1,4' syntax)
 from memlab.models import build_model  # noqa: E402
 from memlab.tasks import make_task  # noqa: E402
 from memlab.train import evaluate, save_checkpoint, seed_everything, train  # noqa: E402
@@ -70,15 +71,6 @@ def names(text: str, known) -> list:
     if not chosen or unknown:
         raise argparse.ArgumentTypeError(f"choose from {', '.join(known)}; got {text!r}")
     return chosen
-
-
-def seeds_of(text: str) -> list:
-    """'1-3' or '1,4' -> a list of seeds."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        low, _, high = part.partition("-")
-        seeds.extend(range(int(low), int(high or low) + 1))
-    return seeds
 
 
 def test_lengths(train_length: int) -> list:
