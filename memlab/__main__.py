@@ -50,7 +50,7 @@ MODEL_OPTIONS = ("hidden_size", "memory_size", "word_size", "read_heads", "write
 MODEL_FLAGS = ("masking", "deallocation", "link_sharpness")
 TASK_OPTIONS = ("width", "min_length", "max_length", "min_repeats", "max_repeats", "item_length",
                 "vocab_size", "num_ids", "num_labels", "min_nodes", "max_nodes", "min_degree",
-                "max_degree")
+                "max_degree", "node_digits", "edge_digits", "planning_steps")
 
 
 def _lengths(text: str) -> tuple:
@@ -149,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the interval's mean of this curve (%(default)s)")
     group.add_argument("--curriculum-patience", type=int, default=1,
                        help="intervals in a row below the threshold (%(default)s)")
+    group.add_argument("--paper-curriculum", action="store_true",
+                       help="the DNC paper's rules instead: a level passes at 90%% of whole "
+                            "answers right on held-out samples, checked every 100 steps, and 10%% "
+                            "of each batch replays earlier levels (graph tasks)")
     group = run.add_argument_group("model (defaults: the model's own)")
     for option in MODEL_OPTIONS:
         group.add_argument(
@@ -212,9 +216,14 @@ def _setup(args: argparse.Namespace):
     task_fields = [f.name for f in dataclasses.fields(TASKS[args.task])]
     task = make_task(args.task, **_given(args, TASK_OPTIONS, task_fields, f"task {args.task}"))
     curriculum = None
+    if args.paper_curriculum and args.curriculum is None:
+        raise ValueError("--paper-curriculum needs the levels: give --curriculum JSON")
     if args.curriculum is not None:
-        curriculum = Curriculum(args.curriculum, args.curriculum_threshold,
-                                args.curriculum_metric, args.curriculum_patience)
+        if args.paper_curriculum:
+            curriculum = Curriculum.paper(args.curriculum)
+        else:
+            curriculum = Curriculum(args.curriculum, args.curriculum_threshold,
+                                    args.curriculum_metric, args.curriculum_patience)
         curriculum.check(task)
     model_options = _given(
         args, MODEL_OPTIONS + MODEL_FLAGS, inspect.signature(MODELS[args.model]).parameters,

@@ -51,6 +51,25 @@ class Batch(NamedTuple):
         return Batch(*(tensor.to(device) for tensor in self))
 
 
+def stack_batches(batches) -> Batch:
+    """One batch of the samples of ``batches``, in order, each padded with zeros to the longest.
+
+    Args:
+        batches: Batches of one task (same channels), of any lengths T.
+
+    Returns:
+        A Batch of sum(B) samples and max(T) steps.
+    """
+    batches = list(batches)
+    steps = max(batch.mask.shape[1] for batch in batches)
+
+    def pad(tensor: Tensor) -> Tensor:
+        extra = steps - tensor.shape[1]
+        return F.pad(tensor, (0, 0, 0, extra) if tensor.dim() == 3 else (0, extra))
+
+    return Batch(*(torch.cat([pad(part) for part in parts]) for parts in zip(*batches)))
+
+
 def _check_int(name: str, value: Any, minimum: int) -> None:
     integer(name, value, minimum)
 
@@ -698,7 +717,7 @@ class GraphTraversalTask(_Task):
     max_degree: int = 2
     min_length: int = 1
     max_length: int = 1
-    name: ClassVar[str] = "traversal"
+    name: ClassVar[str] = "id_traversal"
     categorical: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
@@ -855,13 +874,18 @@ class GraphTraversalTask(_Task):
         return self.encode([self.sample(generator) for _ in range(batch_size)])
 
 
+# the graph tasks in the paper's encoding live in memlab.graphs, which builds on this module
+from memlab.graphs import ShortestPathTask, TraversalTask  # noqa: E402
+
 Task = Union[CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, KeyValueTask,
-             GraphTraversalTask, ReverseTask, DuplicateTask, OddsFirstTask]
+             GraphTraversalTask, ReverseTask, DuplicateTask, OddsFirstTask, TraversalTask,
+             ShortestPathTask]
 
 TASKS = {
     task.name: task
     for task in (CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, KeyValueTask,
-                 GraphTraversalTask, ReverseTask, DuplicateTask, OddsFirstTask)
+                 GraphTraversalTask, ReverseTask, DuplicateTask, OddsFirstTask, TraversalTask,
+                 ShortestPathTask)
 }
 
 
@@ -870,7 +894,8 @@ def make_task(name: str, **kwargs: Any) -> Task:
 
     Args:
         name: e.g. ``"copy"``, ``"repeat_copy"``, ``"associative_recall"``, ``"sort"``,
-            ``"key_value"``, ``"traversal"``, ``"reverse"``, ``"duplicate"``, ``"odds_first"``.
+            ``"key_value"``, ``"traversal"``, ``"shortest_path"``, ``"id_traversal"``,
+            ``"reverse"``, ``"duplicate"``, ``"odds_first"``.
         **kwargs: the task's parameters, e.g. ``max_length=10``.
 
     Returns:

@@ -44,6 +44,8 @@ READABLE_VERSIONS = (1, 2)
 # batch) sequences, drawn with seed STOP_CHECK_SEED + the step (a generator apart from training's)
 STOP_CHECK_SEED = 2**32
 STOP_CHECK_MIN_BATCH = 64
+# a curriculum's held-out lesson checks draw with this seed + the step (never the training stream)
+LESSON_CHECK_SEED = 2**33
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -106,6 +108,8 @@ class History:
     answer_accuracy: list = field(default_factory=list)  #: right answers (categorical tasks)
     #: (step, bit errors per sequence) of each held-out check of stop_at (see train)
     held_out: list = field(default_factory=list)
+    #: (step, level, fraction of answers right) of each held-out check of a curriculum lesson
+    lessons: list = field(default_factory=list)
     #: why the latest run ended: "steps" (its budget), "solved" (stop_at, confirmed on held-out
     #: data), "time" (max_seconds), "SIGINT" or "SIGTERM" (saved, resumable); "" if unknown
     stopped: str = ""
@@ -238,9 +242,11 @@ def train(
         max_seconds: stop early once this much wall time has passed (checked at each log
             interval).
         curriculum: train on ``curriculum.task_at(task, level)``, starting at level 0 and moving
-            up a level once the interval's mean error passes the curriculum's threshold; the
-            history records the level of every interval (the last one is the task the model ended
-            on).
+            up a level once the interval's mean error passes the curriculum's threshold (or, with
+            the paper's held-out rule, once a held-out check every ``evaluate_every`` steps
+            passes; ``History.lessons`` records each check), with ``replay`` of each batch from
+            earlier levels; the history records the level of every interval (the last one is the
+            task the model ended on).
         resume: an earlier run of this model to continue: its History, or its Checkpoint
             (``load_checkpoint(path)``). The new entries are appended to a copy of the history,
             their steps and seconds counted on from its last ones, and a curriculum starts at its
@@ -325,8 +331,15 @@ def train(
     step0 = history.step[-1] if history.step else 0
     seconds0 = history.seconds[-1] if history.seconds else 0.0
     categorical = getattr(task, "categorical", False)
-    loss_of = masked_cross_entropy if categorical else masked_bce
-    cost_of = answer_bits if categorical else bits_per_sequence
+    groups = getattr(task, "output_groups", None)
+    if categorical:
+        def loss_of(logits, targets, mask):
+            return masked_cross_entropy(logits, targets, mask, groups)
+
+        def cost_of(logits, targets, mask):
+            return answer_bits(logits, targets, mask, groups)
+    else:
+        loss_of, cost_of = masked_bce, bits_per_sequence
     level, passed = 0, 0
     if curriculum is not None and history.level:
         level = min(int(history.level[-1]), len(curriculum) - 1)
@@ -364,7 +377,11 @@ def train(
     signals = _Signals() if checkpoint is not None else contextlib.nullcontext()
     with bar, signals:
         for step in range(1, steps + 1):
-            inputs, targets, mask = current.batch(batch_size, generator, device)
+            if curriculum is None:
+                inputs, targets, mask = current.batch(batch_size, generator, device)
+            else:
+                inputs, targets, mask = curriculum.batch(task, level, batch_size, generator,
+                                                         device)
             logits = model(inputs)
             loss = loss_of(logits, targets, mask)
             opt.zero_grad(set_to_none=True)
@@ -378,9 +395,9 @@ def train(
                 totals += torch.stack(
                     [
                         loss.detach(),
-                        bit_errors(logits, targets, mask, one_hot=categorical).mean(),
+                        bit_errors(logits, targets, mask, categorical, groups).mean(),
                         cost_of(logits, targets, mask).mean(),
-                        answer_accuracy(logits, targets, mask).mean() if categorical
+                        answer_accuracy(logits, targets, mask, groups).mean() if categorical
                         else loss.new_zeros(()),
                     ]
                 )
@@ -411,7 +428,7 @@ def train(
                     if held_out["bit_errors"] < stop_at:
                         history.stopped = "solved"
                         break
-                if curriculum is not None and not at_last_level:
+                if curriculum is not None and not at_last_level and not curriculum.held_out_rule:
                     value = {"loss": mean_loss, "bit_errors": mean_errors,
                              "bits_per_sequence": mean_bits}[curriculum.metric]
                     passed = passed + 1 if value < curriculum.threshold else 0
@@ -421,6 +438,16 @@ def train(
                 if max_seconds is not None and history.seconds[-1] - seconds0 >= max_seconds:
                     history.stopped = "time"
                     break
+            if (curriculum is not None and curriculum.held_out_rule
+                    and (step0 + step) % curriculum.evaluate_every == 0
+                    and level < len(curriculum) - 1):
+                right = measure(model, current, curriculum.held_out,
+                                LESSON_CHECK_SEED + step0 + step)["answer_accuracy"]
+                history.lessons.append((step0 + step, level, right))
+                passed = passed + 1 if right >= curriculum.threshold else 0
+                if passed >= curriculum.patience:
+                    level, passed = level + 1, 0
+                    current = curriculum.task_at(task, level)
             if step == steps:
                 history.stopped = "steps"
             elif isinstance(signals, _Signals) and signals.received:
@@ -465,11 +492,12 @@ def measure(model: nn.Module, task: Task, batch_size: int = 64, seed: int = 1234
     finally:
         model.train(was_training)
     if getattr(task, "categorical", False):
+        groups = getattr(task, "output_groups", None)
         return {
-            "bit_errors": bit_errors(logits, targets, mask, one_hot=True).mean().item(),
-            "bits_per_sequence": answer_bits(logits, targets, mask).mean().item(),
-            "answer_accuracy": answer_accuracy(logits, targets, mask).mean().item(),
-            "sequence_accuracy": sequence_accuracy(logits, targets, mask).mean().item(),
+            "bit_errors": bit_errors(logits, targets, mask, True, groups).mean().item(),
+            "bits_per_sequence": answer_bits(logits, targets, mask, groups).mean().item(),
+            "answer_accuracy": answer_accuracy(logits, targets, mask, groups).mean().item(),
+            "sequence_accuracy": sequence_accuracy(logits, targets, mask, groups).mean().item(),
         }
     return {
         "bit_errors": bit_errors(logits, targets, mask).mean().item(),

@@ -8,7 +8,7 @@ import torch
 import memlab
 from memlab.__main__ import main
 from memlab.curriculum import Curriculum
-from memlab.tasks import CopyTask, GraphTraversalTask
+from memlab.tasks import CopyTask, GraphTraversalTask, ReverseTask
 from memlab.train import load_checkpoint, seed_everything, train
 
 
@@ -112,7 +112,7 @@ def test_graph_task_trains_with_cross_entropy_and_records_accuracy():
 def test_command_line_curriculum_round_trip(tmp_path, capsys):
     out = tmp_path / "traversal.pt"
     levels = '[{"max_nodes": 3, "min_nodes": 3}, {"max_nodes": 5}]'
-    code = main(["train", "--model", "dnc", "--task", "traversal", "--steps", "4",
+    code = main(["train", "--model", "dnc", "--task", "id_traversal", "--steps", "4",
                  "--log-every", "2", "--batch-size", "2", "--hidden-size", "8", "--num-ids", "8",
                  "--curriculum", levels, "--curriculum-threshold", "50", "--out", str(out)])
     assert code == 0
@@ -179,3 +179,67 @@ def test_command_line_resume(tmp_path, capsys):
     assert "other sizes" in capsys.readouterr().err
     assert main([*common, "--steps", "2", "--resume", str(tmp_path / "none.pt")]) == 2
     assert "no checkpoint file" in capsys.readouterr().err
+
+
+def test_paper_rules():
+    curriculum = Curriculum.paper(({"max_length": 1}, {"max_length": 2}))
+    assert (curriculum.threshold, curriculum.metric, curriculum.replay,
+            curriculum.evaluate_every) == (0.9, "answer_accuracy", 0.1, 100)
+    assert curriculum.held_out_rule
+    assert Curriculum.from_dict(json.loads(json.dumps(curriculum.to_dict()))) == curriculum
+    for bad, argument in ((dict(replay=1.0), "replay"), (dict(replay=-0.1), "replay"),
+                          (dict(threshold=90), "threshold"), (dict(evaluate_every=0),
+                                                              "evaluate_every"),
+                          (dict(held_out=0), "held_out")):
+        with pytest.raises(ValueError, match=argument):
+            Curriculum.paper(({"max_length": 1},), **bad)
+
+
+def test_replay_draws_a_tenth_of_each_batch_from_earlier_levels():
+    task = CopyTask(width=2)
+    levels = tuple({"min_length": n, "max_length": n} for n in (1, 2, 3, 4))
+    curriculum = Curriculum.paper(levels)
+    g = torch.Generator().manual_seed(0)
+    seen = torch.zeros(5)
+    for _ in range(20):
+        batch = curriculum.batch(task, 3, 30, g)
+        lengths = batch.mask.sum(1)  # copy: the answer is as long as the sequence
+        assert batch.inputs.shape[0] == 30 and lengths[:27].eq(4).all()
+        assert lengths[27:].lt(4).all()  # round(0.1 x 30) = 3 from the earlier levels
+        seen += torch.bincount(lengths.long(), minlength=5)
+    assert seen[1] > 0 and seen[2] > 0 and seen[3] > 0  # each earlier level drawn
+    first = curriculum.batch(task, 0, 30, g)  # nothing earlier to replay
+    assert first.mask.sum(1).eq(1).all()
+
+
+def test_held_out_checks_decide_the_lessons():
+    # a model that always answers the first of two symbols gets about half the answers right
+    task = ReverseTask(vocab_size=2, max_length=4)
+    levels = ({"max_length": 2}, {"max_length": 4})
+    model = Recorder(task.output_size)
+    never = train(model, task, steps=6, log_every=3, progress=False,
+                  curriculum=Curriculum.paper(levels, evaluate_every=2, held_out=16))
+    assert [check[:2] for check in never.lessons] == [(2, 0), (4, 0), (6, 0)]
+    assert all(0.1 < check[2] < 0.9 for check in never.lessons) and never.level == [0, 0]
+    # a threshold it passes: the first check moves up, and the last level is not checked
+    easy = train(model, task, steps=6, log_every=3, progress=False,
+                 curriculum=Curriculum.paper(levels, evaluate_every=2, held_out=16,
+                                             threshold=0.1))
+    assert [check[:2] for check in easy.lessons] == [(2, 0)] and easy.level == [1, 1]
+    assert max(model.lengths[-4:]) > 2 * 2 + 1  # trains on level 1 after the check
+
+
+def test_command_line_paper_curriculum(tmp_path, capsys):
+    out = tmp_path / "run.pt"
+    levels = '[{"max_length": 1}, {"max_length": 2}]'
+    code = main(["train", "--model", "dnc", "--task", "traversal", "--steps", "4",
+                 "--min-nodes", "3", "--max-nodes", "4", "--max-length", "2",
+                 "--hidden-size", "8", "--memory-size", "12", "--word-size", "4",
+                 "--batch-size", "2", "--paper-curriculum", "--curriculum", levels,
+                 "--out", str(out)])
+    assert code == 0
+    saved = load_checkpoint(out).extra["curriculum"]
+    assert saved["metric"] == "answer_accuracy" and saved["replay"] == 0.1
+    assert main(["train", "--task", "traversal", "--steps", "1", "--paper-curriculum",
+                 "--out", str(out)]) != 0
+    assert "--curriculum" in capsys.readouterr().err

@@ -135,7 +135,7 @@ def test_at_length_grows_the_graph_to_fit():
 
 
 def test_registered_with_make_task():
-    assert isinstance(make_task("traversal", max_nodes=5), GraphTraversalTask)
+    assert isinstance(make_task("id_traversal", max_nodes=5), GraphTraversalTask)
 
 
 def test_seeded_and_on_a_device_generator():

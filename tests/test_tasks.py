@@ -51,9 +51,13 @@ def test_shapes_and_padding(name):
     assert set(batch.mask.unique().tolist()) <= {0.0, 1.0}
     assert (batch.targets[batch.mask == 0] == 0).all()
     # the output phase is input-free (key-value answers at the query step, which holds the key
-    # and the flag only), and at least one sample fills the whole time axis
+    # and the flag only; the paper's graph tasks flag their answer steps), and at least one
+    # sample fills the whole time axis
     if name == "key_value":
         assert (batch.inputs[batch.mask == 1][:, task.width:2 * task.width] == 0).all()
+    elif name in ("traversal", "shortest_path"):
+        answers = batch.inputs[batch.mask == 1]
+        assert (answers[:, :-1] == 0).all() and (answers[:, -1] == 1).all()
     else:
         assert (batch.inputs[batch.mask == 1] == 0).all()
     assert batch.mask[:, -1].any()
@@ -145,7 +149,8 @@ def test_fixed_length(name):
     assert task == dataclasses.replace(task, min_length=7, max_length=7)
     batch = task.batch(8, seeded())
     per_sample = batch.mask.sum(1)
-    if name in ("copy", "sort", "traversal", "key_value", "reverse", "odds_first"):
+    if name in ("copy", "sort", "id_traversal", "traversal", "shortest_path", "key_value",
+                "reverse", "odds_first"):
         assert (per_sample == 7).all()  # one answer per item, hop or pair
     elif name == "duplicate":
         assert (per_sample == 14).all()

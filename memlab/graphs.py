@@ -1,0 +1,398 @@
+"""Graph tasks as the DNC paper poses them (Graves et al. 2016, Methods, "Graph tasks").
+
+Nodes and edges are labelled with numbers written in decimal digits, one one-hot group of ten
+channels per digit, so a graph of any size can be described and no label is learned in the
+weights. Every step carries one triple (source, edge, destination), each part in its digits
+(a part left blank is all zeros), and four flags that name the phase:
+
+- description: the graph's edges, one triple per step, in random order;
+- query: what is asked, as triples with blank parts;
+- planning: steps with no input but their flag (shortest path);
+- answer: steps with no input but their flag; the target of each is a whole triple.
+
+A batch has inputs [B, T, 10 * G + 4] and targets [B, T, 10 * G] with G = 2 * node_digits +
+edge_digits digit groups (``output_groups``); an answer is right when every group is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import torch
+
+from memlab.tasks import Batch, _check_int, _check_range, _Task
+
+BASE = 10  #: a digit is one of BASE classes
+PHASES = ("describe", "query", "plan", "answer")  #: the flags after the triple's channels
+
+Triple = tuple  # (source, edge, destination); None for a blank part
+
+
+class GraphQuery(NamedTuple):
+    """One sample of a graph task, as plain numbers."""
+
+    edges: tuple  #: the graph: (source, edge, destination) triples, in the order presented
+    query: tuple  #: the query steps, triples with None for each blank part
+    answers: tuple  #: the answer steps, whole triples
+    planning: int = 0  #: blank planning steps between the query and the answer
+
+
+def digits(number: int, width: int) -> tuple:
+    """The decimal digits of ``number``, ``width`` of them, most significant first.
+
+    For example ``digits(42, 3) == (0, 4, 2)``.
+
+    Raises:
+        ValueError: a number below 0 or with more than ``width`` digits.
+    """
+    if not 0 <= number < BASE**width:
+        raise ValueError(f"number must be in [0, {BASE**width}) to fit {width} digits, "
+                         f"got {number}")
+    return tuple(number // BASE**power % BASE for power in reversed(range(width)))
+
+
+def walk(edges, start: int, labels) -> tuple:
+    """The triples of the path from ``start`` that follows ``labels``, one hop each.
+
+    Args:
+        edges: (source, edge, destination) triples.
+        start: the first node.
+        labels: the edge label of each hop.
+
+    Returns:
+        One (source, edge, destination) triple per hop.
+
+    Raises:
+        ValueError: a node on the way has no out-edge with the next label.
+    """
+    table = {(source, label): destination for source, label, destination in edges}
+    node, path = start, []
+    for hop, label in enumerate(labels):
+        if (node, label) not in table:
+            raise ValueError(f"labels[{hop}] = {label}: node {node} has no out-edge with it")
+        path.append((node, label, table[(node, label)]))
+        node = table[(node, label)]
+    return tuple(path)
+
+
+def shortest_paths(edges, source: int) -> tuple:
+    """Breadth-first search: the hops to every node and how many shortest paths reach it.
+
+    Args:
+        edges: (source, edge, destination) triples.
+        source: the node to start from.
+
+    Returns:
+        (distance, count): dicts from each node reached to its hops from ``source`` and to its
+        number of distinct shortest paths (counted exactly).
+    """
+    out: dict = {}
+    for u, _, v in edges:
+        out.setdefault(u, []).append(v)
+    distance, count, queue = {source: 0}, {source: 1}, deque([source])
+    while queue:
+        u = queue.popleft()
+        for v in out.get(u, ()):
+            if v not in distance:
+                distance[v], count[v] = distance[u] + 1, 0
+                queue.append(v)
+            if distance[v] == distance[u] + 1:
+                count[v] += count[u]
+    return distance, count
+
+
+@dataclass(frozen=True)
+class _GraphTask(_Task):
+    """Shared encoding and graph drawing of the graph tasks (see the module's docstring).
+
+    Args:
+        node_digits: digits of a node label; labels are drawn from [0, 10 ** node_digits).
+        edge_digits: digits of an edge label; labels are drawn from [0, 10 ** edge_digits).
+        min_nodes: the fewest nodes of a graph, at least max_length + 1.
+        max_nodes: the most nodes, at least min_nodes.
+        min_degree: the fewest out-edges of a node, at least 1.
+        max_degree: the most out-edges, at most min_nodes - 1 (each to a different node).
+        min_length: the fewest hops of a path, at least 1.
+        max_length: the most hops, at least min_length.
+    """
+
+    node_digits: int = 2
+    edge_digits: int = 1
+    min_nodes: int = 3
+    max_nodes: int = 5
+    min_degree: int = 1
+    max_degree: int = 2
+    min_length: int = 1
+    max_length: int = 1
+    categorical: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _check_int("node_digits", self.node_digits, 1)
+        _check_int("edge_digits", self.edge_digits, 1)
+        _check_range("min_nodes", self.min_nodes, "max_nodes", self.max_nodes, 2)
+        _check_range("min_degree", self.min_degree, "max_degree", self.max_degree, 1)
+        _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
+        if BASE**self.node_digits < self.max_nodes:
+            raise ValueError(f"node_digits = {self.node_digits} gives {BASE**self.node_digits} "
+                             f"labels, too few for max_nodes = {self.max_nodes} distinct nodes")
+        if BASE**self.edge_digits < self.max_degree:
+            raise ValueError(f"edge_digits = {self.edge_digits} gives {BASE**self.edge_digits} "
+                             f"labels, too few for max_degree = {self.max_degree} distinct "
+                             "out-edges")
+        if self.max_degree > self.min_nodes - 1:
+            raise ValueError(f"max_degree must be <= min_nodes - 1 = {self.min_nodes - 1}: each "
+                             f"out-edge goes to a different node, got {self.max_degree}")
+        if self.min_nodes < self.max_length + 1:
+            raise ValueError(f"min_nodes must be >= max_length + 1 = {self.max_length + 1}: a "
+                             f"path of {self.max_length} hops visits that many distinct nodes, "
+                             f"got {self.min_nodes}")
+
+    @property
+    def output_groups(self) -> tuple:
+        """The one-hot groups of an answer step: one of 10 per digit of the triple."""
+        return (BASE,) * (2 * self.node_digits + self.edge_digits)
+
+    @property
+    def output_size(self) -> int:
+        """Channels of a target step, 10 per digit of a triple."""
+        return sum(self.output_groups)
+
+    @property
+    def input_size(self) -> int:
+        """Channels of an input step: a triple's digits, then the four phase flags."""
+        return self.output_size + len(PHASES)
+
+    def at_length(self, length: int):
+        """The task with paths of exactly ``length`` hops (graphs grown to fit when needed)."""
+        nodes = max(self.min_nodes, length + 1)
+        return dataclasses.replace(self, min_length=length, max_length=length, min_nodes=nodes,
+                                   max_nodes=max(self.max_nodes, nodes))
+
+    def _hot(self, triple: Triple) -> list:
+        """The channels set to 1 by the digits of ``triple`` (a None part sets none)."""
+        hot, group = [], 0
+        for part, width in zip(triple, (self.node_digits, self.edge_digits, self.node_digits)):
+            if part is not None:
+                hot += [(group + i) * BASE + d for i, d in enumerate(digits(part, width))]
+            group += width
+        return hot
+
+    def triple_channels(self, triple: Triple):
+        """The one-hot digits of ``triple`` [output_size]; a None part stays all zeros."""
+        row = torch.zeros(self.output_size)
+        row[self._hot(triple)] = 1
+        return row
+
+    def read_triple(self, row) -> tuple:
+        """The triple whose digits are the largest channel of each group of ``row`` [output_size].
+
+        The inverse of ``triple_channels`` for whole triples; works on logits too.
+        """
+        values = [int(group.argmax()) for group in row.reshape(-1, BASE)]
+        widths = (self.node_digits, self.edge_digits, self.node_digits)
+        parts, at = [], 0
+        for width in widths:
+            parts.append(int("".join(map(str, values[at: at + width]))))
+            at += width
+        return tuple(parts)
+
+    def encode(self, samples) -> Batch:
+        """The batch of the given GraphQuery samples, padded with zeros to the longest.
+
+        Sample b takes len(edges) description steps, then its query, planning and answer steps.
+
+        Args:
+            samples: one or more GraphQuery.
+
+        Returns:
+            A Batch on the CPU: inputs [B, T, input_size], targets [B, T, output_size], mask
+            [B, T] (1.0 on the answer steps).
+
+        Raises:
+            ValueError: no sample, or a label that does not fit its digits.
+        """
+        samples = list(samples)
+        if not samples:
+            raise ValueError("samples must hold at least one GraphQuery")
+        T = max(len(s.edges) + len(s.query) + s.planning + len(s.answers) for s in samples)
+        flag = {phase: self.output_size + i for i, phase in enumerate(PHASES)}
+        into_inputs, into_targets, answer_steps = [], [], []  # (sample, step, channel)
+        for b, sample in enumerate(samples):
+            t = 0
+            for phase, triples in (("describe", sample.edges), ("query", sample.query)):
+                for triple in triples:
+                    into_inputs += [(b, t, c) for c in self._hot(triple) + [flag[phase]]]
+                    t += 1
+            into_inputs += [(b, t + i, flag["plan"]) for i in range(sample.planning)]
+            t += sample.planning
+            for triple in sample.answers:
+                into_inputs.append((b, t, flag["answer"]))
+                into_targets += [(b, t, c) for c in self._hot(triple)]
+                answer_steps.append((b, t))
+                t += 1
+        inputs = torch.zeros(len(samples), T, self.input_size)
+        targets = torch.zeros(len(samples), T, self.output_size)
+        mask = torch.zeros(len(samples), T)
+        inputs[tuple(torch.tensor(into_inputs).T)] = 1
+        targets[tuple(torch.tensor(into_targets).T)] = 1
+        mask[tuple(torch.tensor(answer_steps).T)] = 1
+        return Batch(inputs, targets, mask)
+
+    def _draw(self, generator) -> tuple:
+        """A random directed graph: (labels of its nodes, its edges as label triples).
+
+        Each node gets min_degree to max_degree out-edges to distinct other nodes, their edge
+        labels distinct; node labels are distinct. The edges come in random order.
+        """
+        def draw(low: int, high: int) -> int:
+            return int(torch.randint(low, high + 1, (1,), generator=generator))
+
+        def permutation(n: int) -> list:
+            return torch.randperm(n, generator=generator).tolist()
+
+        n = draw(self.min_nodes, self.max_nodes)
+        names = _distinct(BASE**self.node_digits, n, generator)
+        edges = []
+        for u in range(n):
+            degree = draw(self.min_degree, self.max_degree)
+            targets = [v for v in permutation(n) if v != u][:degree]
+            labels = _distinct(BASE**self.edge_digits, degree, generator)
+            edges += [(names[u], label, names[v]) for label, v in zip(labels, targets)]
+        return names, [edges[i] for i in permutation(len(edges))]
+
+    def _generate(self, batch_size: int, generator, device) -> Batch:
+        if generator is not None and generator.device.type != "cpu":
+            seed = int(torch.randint(2**62, (1,), generator=generator))
+            generator = torch.Generator().manual_seed(seed)
+        return self.encode([self.sample(generator) for _ in range(batch_size)])
+
+    def sample(self, generator: torch.Generator | None = None) -> GraphQuery:
+        raise NotImplementedError
+
+
+def _distinct(space: int, k: int, generator) -> list:
+    """k distinct integers drawn from [0, space)."""
+    if space <= 4 * k:
+        return torch.randperm(space, generator=generator)[:k].tolist()
+    chosen: list = []
+    while len(chosen) < k:
+        value = int(torch.randint(space, (1,), generator=generator))
+        if value not in chosen:
+            chosen.append(value)
+    return chosen
+
+
+@dataclass(frozen=True)
+class TraversalTask(_GraphTask):
+    """Traversal (DNC paper, Fig. 3): follow a sequence of edge labels from a start node.
+
+    The query gives the start node with the first label, (start, edge, _), then one label per
+    step, (_, edge, _); the answer is the path, one (source, edge, destination) triple per hop.
+    The path is planted through distinct nodes of a random graph (see ``_GraphTask``).
+    """
+
+    name: ClassVar[str] = "traversal"
+
+    def query(self, edges, start: int, labels) -> GraphQuery:
+        """The GraphQuery that asks for the path from ``start`` along ``labels`` on ``edges``.
+
+        Args:
+            edges: the graph's (source, edge, destination) triples, any graph (e.g. a map).
+            start: the start node.
+            labels: the edge label of each hop.
+
+        Returns:
+            The GraphQuery; its answers are ``walk(edges, start, labels)``.
+        """
+        labels = tuple(labels)
+        if not labels:
+            raise ValueError("labels must hold at least one edge label")
+        query = ((start, labels[0], None),) + tuple((None, label, None) for label in labels[1:])
+        return GraphQuery(tuple(edges), query, walk(edges, start, labels))
+
+    def sample(self, generator: torch.Generator | None = None) -> GraphQuery:
+        """One random graph with a traversal query whose path visits distinct nodes."""
+        hops = int(torch.randint(self.min_length, self.max_length + 1, (1,), generator=generator))
+        while True:
+            _, edges = self._draw(generator)
+            out: dict = {}
+            for u, label, v in edges:
+                out.setdefault(u, []).append((label, v))
+            start = edges[int(torch.randint(len(edges), (1,), generator=generator))][0]
+            path, labels = [start], []  # type: list[int], list[int]
+            while len(labels) < hops:
+                choices = [(label, v) for label, v in out[path[-1]] if v not in path]
+                if not choices:
+                    break
+                label, v = choices[int(torch.randint(len(choices), (1,), generator=generator))]
+                labels.append(label)
+                path.append(v)
+            if len(labels) == hops:
+                return self.query(edges, start, labels)
+
+
+@dataclass(frozen=True)
+class ShortestPathTask(_GraphTask):
+    """Shortest path (DNC paper, Fig. 3): the path of fewest hops between two nodes.
+
+    The query is one step, (source, _, destination); then ``planning_steps`` steps with no input
+    (the paper gives 10); then one answer step per hop of the shortest path, whose target is
+    that hop's triple. Graphs and queries are drawn so that the shortest path is unique, so the
+    target is exact.
+
+    Args:
+        planning_steps: blank steps between the query and the answer, at least 0.
+        (the rest as for the graph tasks; see ``_GraphTask``)
+    """
+
+    planning_steps: int = 10
+    name: ClassVar[str] = "shortest_path"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_int("planning_steps", self.planning_steps, 0)
+
+    def query(self, edges, source: int, destination: int) -> GraphQuery:
+        """The GraphQuery for the shortest path from ``source`` to ``destination`` on ``edges``.
+
+        Raises:
+            ValueError: no path, or more than one of the fewest hops.
+        """
+        distance, count = shortest_paths(edges, source)
+        if destination not in distance or destination == source:
+            raise ValueError(f"destination {destination} cannot be reached from {source}")
+        if count[destination] != 1:
+            raise ValueError(f"{count[destination]} shortest paths lead from {source} to "
+                             f"{destination}; the target must be unique")
+        into = {v: (u, label) for u, label, v in edges
+                if v in distance and distance.get(u, -2) == distance[v] - 1}
+        path, node = [], destination
+        while node != source:
+            u, label = into[node]
+            path.append((u, label, node))
+            node = u
+        return GraphQuery(tuple(edges), ((source, None, destination),), tuple(reversed(path)),
+                          self.planning_steps)
+
+    def sample(self, generator: torch.Generator | None = None) -> GraphQuery:
+        """One random graph with a query whose shortest path is unique and of the task's length.
+
+        Raises:
+            RuntimeError: no such query in 1,000 graphs (a degree too high for the lengths).
+        """
+        hops = int(torch.randint(self.min_length, self.max_length + 1, (1,), generator=generator))
+        for _ in range(1000):
+            names, edges = self._draw(generator)
+            source = names[int(torch.randint(len(names), (1,), generator=generator))]
+            distance, count = shortest_paths(edges, source)
+            ends = [v for v in distance if distance[v] == hops and count[v] == 1]
+            if ends:
+                end = ends[int(torch.randint(len(ends), (1,), generator=generator))]
+                return self.query(edges, source, end)
+        raise RuntimeError(f"no unique shortest path of {hops} hops in 1,000 graphs of {self}")
+
+
+GRAPH_TASKS = (TraversalTask, ShortestPathTask)
