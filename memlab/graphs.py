@@ -318,20 +318,36 @@ class TraversalTask(_GraphTask):
         hops = int(torch.randint(self.min_length, self.max_length + 1, (1,), generator=generator))
         while True:
             _, edges = self._draw(generator)
-            out: dict = {}
-            for u, label, v in edges:
-                out.setdefault(u, []).append((label, v))
-            start = edges[int(torch.randint(len(edges), (1,), generator=generator))][0]
-            path, labels = [start], []  # type: list[int], list[int]
-            while len(labels) < hops:
-                choices = [(label, v) for label, v in out[path[-1]] if v not in path]
-                if not choices:
-                    break
-                label, v = choices[int(torch.randint(len(choices), (1,), generator=generator))]
-                labels.append(label)
-                path.append(v)
-            if len(labels) == hops:
-                return self.query(edges, start, labels)
+            route = random_route(edges, hops, generator)
+            if route is not None:
+                return self.query(edges, *route)
+
+
+def random_route(edges, hops: int, generator: torch.Generator | None = None):
+    """A random walk of ``hops`` hops through distinct nodes of ``edges``, as (start, labels).
+
+    Args:
+        edges: (source, edge, destination) triples.
+        hops: the hops of the walk, at least 1.
+        generator: the source of randomness.
+
+    Returns:
+        (start, labels), or None if the walk from the drawn start got stuck.
+    """
+    out: dict = {}
+    for u, label, v in edges:
+        out.setdefault(u, []).append((label, v))
+    sources = sorted(out)
+    start = sources[int(torch.randint(len(sources), (1,), generator=generator))]
+    path, labels = [start], []  # type: list[int], list[int]
+    while len(labels) < hops:
+        choices = [(label, v) for label, v in out.get(path[-1], ()) if v not in path]
+        if not choices:
+            return None
+        label, v = choices[int(torch.randint(len(choices), (1,), generator=generator))]
+        labels.append(label)
+        path.append(v)
+    return start, tuple(labels)
 
 
 @dataclass(frozen=True)
@@ -396,3 +412,48 @@ class ShortestPathTask(_GraphTask):
 
 
 GRAPH_TASKS = (TraversalTask, ShortestPathTask)
+
+
+#: A fictional metro (chapter 8's transfer test): four lines, each its stations in order; five
+#: stations are interchanges. 21 stations and 44 directed edges: larger than any training graph.
+METRO_LINES = {
+    "Red": ("Harbour", "Mill Lane", "Castle", "Market", "University", "Observatory", "Airport"),
+    "Blue": ("Riverside", "Old Town", "Market", "Cathedral", "Park", "Zoo", "Hilltop"),
+    "Green": ("Stadium", "Castle", "Cathedral", "Library", "Hospital", "Lakeside"),
+    "Yellow": ("Docks", "Library", "University", "Museum", "Gardens", "Quarry"),
+}
+
+
+class Metro(NamedTuple):
+    """A metro map as a graph task sees it: numbered stations, one edge label per direction."""
+
+    edges: tuple  #: (station, label, station) triples, both directions of every link
+    numbers: dict  #: station name -> its number
+    label_names: dict  #: edge label -> "<line> to <terminus>"
+
+
+def metro(lines: dict | None = None, node_digits: int = 2, seed: int = 0) -> Metro:
+    """The graph of a metro map: line i's trains run on label 2i outbound and 2i + 1 inbound.
+
+    Args:
+        lines: {line name: its stations in order} (default METRO_LINES).
+        node_digits: the digits of a station number; stations get distinct random numbers.
+        seed: of the station numbers.
+
+    Returns:
+        The Metro: its edges in a random order (the seed's), the numbers and the label names.
+    """
+    lines = METRO_LINES if lines is None else lines
+    names = sorted({station for stations in lines.values() for station in stations})
+    if 2 * len(lines) > BASE:
+        raise ValueError(f"lines must be at most {BASE // 2} (two labels each), got {len(lines)}")
+    generator = torch.Generator().manual_seed(seed)
+    numbers = dict(zip(names, _distinct(BASE**node_digits, len(names), generator)))
+    edges, label_names = [], {}
+    for i, (line, stations) in enumerate(lines.items()):
+        label_names[2 * i], label_names[2 * i + 1] = f"{line} to {stations[-1]}", \
+            f"{line} to {stations[0]}"
+        for a, b in zip(stations[:-1], stations[1:]):
+            edges += [(numbers[a], 2 * i, numbers[b]), (numbers[b], 2 * i + 1, numbers[a])]
+    order = torch.randperm(len(edges), generator=generator).tolist()
+    return Metro(tuple(edges[i] for i in order), numbers, label_names)

@@ -7,11 +7,14 @@ import torch
 
 from memlab.graphs import (
     BASE,
+    METRO_LINES,
     PHASES,
     GraphQuery,
     ShortestPathTask,
     TraversalTask,
     digits,
+    metro,
+    random_route,
     shortest_paths,
     walk,
 )
@@ -233,3 +236,37 @@ def test_grouped_metrics_against_a_loop():
 def test_a_graph_query_is_plain_data():
     query = GraphQuery(((1, 2, 3),), ((1, 2, None),), ((1, 2, 3),))
     assert query.planning == 0 and query._replace(planning=2).planning == 2
+
+
+def test_the_metro_is_a_bigger_graph_than_training_sees():
+    graph = metro()
+    stations = {name for line in METRO_LINES.values() for name in line}
+    assert len(graph.numbers) == len(stations) >= 20 and len(METRO_LINES) >= 4
+    links = sum(len(line) - 1 for line in METRO_LINES.values())
+    assert len(graph.edges) == 2 * links
+    by_number = {number: name for name, number in graph.numbers.items()}
+    for i, (line, names) in enumerate(METRO_LINES.items()):
+        for a, b in zip(names[:-1], names[1:]):  # both directions, on the line's two labels
+            assert (graph.numbers[a], 2 * i, graph.numbers[b]) in graph.edges
+            assert (graph.numbers[b], 2 * i + 1, graph.numbers[a]) in graph.edges
+        assert graph.label_names[2 * i] == f"{line} to {names[-1]}"
+    degree = {}
+    for u, _, _ in graph.edges:
+        degree[by_number[u]] = degree.get(by_number[u], 0) + 1
+    assert max(degree.values()) == 4 and degree["Market"] == 4  # an interchange
+    assert metro(seed=0) == graph and metro(seed=1).numbers != graph.numbers
+    with pytest.raises(ValueError, match="lines"):
+        metro({str(i): ("a", "b") for i in range(6)})
+
+
+def test_random_routes_visit_distinct_nodes():
+    graph, g = metro(), generator(8)
+    task = TraversalTask()
+    for hops in range(1, 7):
+        route = None
+        while route is None:
+            route = random_route(graph.edges, hops, g)
+        answers = task.query(graph.edges, *route).answers
+        visited = [route[0]] + [v for _, _, v in answers]
+        assert len(answers) == hops and len(set(visited)) == hops + 1
+    assert random_route(((1, 0, 2),), 2, g) is None  # stuck at node 2
