@@ -420,7 +420,10 @@ def _pretrained(args: argparse.Namespace) -> int:
         print("\n".join(changes) if changes else "registry unchanged")
         print(f"wrote {shipped.REGISTRY_PATH}")
         return 0
-    print(shipped.listing())
+    rows = [(n[: -len(shipped.SUFFIX)], f"{e['size'] / 1e3:.0f} kB", e["description"])
+            for n, e in sorted(shipped.registry().items())]
+    width = max(len(r[0]) for r in rows)
+    print("\n".join(f"{n:<{width}}  {s:>8}  {d}" for n, s, d in rows))
     return 0
 
 

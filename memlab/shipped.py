@@ -25,10 +25,8 @@ import torch
 
 from .train import load_checkpoint
 
-#: The repository the book is published from (``repository.url`` in ``_config.yml``).
-REPOSITORY = "https://github.com/memlab-book/memlab"
-#: Its default branch (``repository.branch`` in ``_config.yml``).
-BRANCH = "main"
+#: The repository the book is published from and its branch (``repository`` in ``_config.yml``).
+REPOSITORY, BRANCH = "https://github.com/memlab-book/memlab", "main"
 FOLDER_ENV, CACHE_ENV, URL_ENV = "MEMLAB_CHECKPOINTS", "MEMLAB_CACHE", "MEMLAB_PRETRAINED_URL"
 REGISTRY_PATH = Path(__file__).with_name("pretrained.json")
 SUFFIX = ".pt"
@@ -103,8 +101,7 @@ def fetch(name: str) -> Path:
         ValueError: an unknown name, or a file that does not match the registry (a download
             that does not match is deleted).
         FileNotFoundError: the ``MEMLAB_CHECKPOINTS`` folder lacks the file.
-        ConnectionError: the download server cannot be reached.
-        RuntimeError: no address has the file.
+        ConnectionError, RuntimeError: the server cannot be reached; no address has the file.
     """
     known = registry()
     file = file_name(name, known)
@@ -154,9 +151,7 @@ def pretrained(name: str, map_location: str | torch.device = "cpu"):
         memlab.train.Checkpoint: ``(model, task, history, extra)``, the model in eval mode.
 
     Raises:
-        ValueError: an unknown name (the message lists the known ones), or a file that does not
-            match its SHA-256 in the registry.
-        ConnectionError: the download server cannot be reached.
+        As `fetch`: ValueError for an unknown name (listing the known ones) or a wrong file.
     """
     return load_checkpoint(fetch(name), map_location=map_location)
 
@@ -175,14 +170,6 @@ def describe(path: str | Path) -> str:
     if ckpt.history is not None and ckpt.history.step:
         text += f", {ckpt.history.step[-1]} steps"
     return text + (f", seed {ckpt.extra['seed']}" if "seed" in ckpt.extra else "")
-
-
-def listing() -> str:
-    """The shipped checkpoints as a table, one line each: name, size, description."""
-    rows = [(n[: -len(SUFFIX)], f"{e['size'] / 1e3:.0f} kB", e["description"])
-            for n, e in sorted(registry().items())]
-    width = max(len(r[0]) for r in rows)
-    return "\n".join(f"{n:<{width}}  {s:>8}  {d}" for n, s, d in rows)
 
 
 def update(folder: str | Path | None = None, path: str | Path | None = None) -> list:
