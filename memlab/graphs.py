@@ -109,7 +109,9 @@ class _GraphTask(_Task):
     """Shared encoding and graph drawing of the graph tasks (see the module's docstring).
 
     Args:
-        node_digits: digits of a node label; labels are drawn from [0, 10 ** node_digits).
+        node_digits: digits of a node label.
+        node_labels: node labels are drawn from [0, node_labels) (default 10 ** node_digits);
+            a curriculum can start with few distinct labels and widen them.
         edge_digits: digits of an edge label; labels are drawn from [0, 10 ** edge_digits).
         min_nodes: the fewest nodes of a graph, at least max_length + 1.
         max_nodes: the most nodes, at least min_nodes.
@@ -121,6 +123,7 @@ class _GraphTask(_Task):
 
     node_digits: int = 2
     edge_digits: int = 1
+    node_labels: int | None = None
     min_nodes: int = 3
     max_nodes: int = 5
     min_degree: int = 1
@@ -138,6 +141,11 @@ class _GraphTask(_Task):
         if BASE**self.node_digits < self.max_nodes:
             raise ValueError(f"node_digits = {self.node_digits} gives {BASE**self.node_digits} "
                              f"labels, too few for max_nodes = {self.max_nodes} distinct nodes")
+        if self.node_labels is not None:
+            _check_int("node_labels", self.node_labels, self.max_nodes)
+            if self.node_labels > BASE**self.node_digits:
+                raise ValueError(f"node_labels must be <= 10 ** node_digits = "
+                                 f"{BASE**self.node_digits}, got {self.node_labels}")
         if BASE**self.edge_digits < self.max_degree:
             raise ValueError(f"edge_digits = {self.edge_digits} gives {BASE**self.edge_digits} "
                              f"labels, too few for max_degree = {self.max_degree} distinct "
@@ -254,7 +262,7 @@ class _GraphTask(_Task):
             return torch.randperm(n, generator=generator).tolist()
 
         n = draw(self.min_nodes, self.max_nodes)
-        names = _distinct(BASE**self.node_digits, n, generator)
+        names = _distinct(self.node_labels or BASE**self.node_digits, n, generator)
         edges = []
         for u in range(n):
             degree = draw(self.min_degree, self.max_degree)

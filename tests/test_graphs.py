@@ -181,6 +181,8 @@ def test_shortest_path_refuses_ambiguous_or_missing_targets():
         (TraversalTask, dict(min_nodes=3, max_nodes=3, max_degree=3), "max_degree"),
         (TraversalTask, dict(min_length=0), "min_length"),
         (ShortestPathTask, dict(planning_steps=-1), "planning_steps"),
+        (TraversalTask, dict(node_labels=4, max_nodes=5), "node_labels"),  # fewer than nodes
+        (TraversalTask, dict(node_labels=101), "node_labels"),  # more than two digits write
         (ShortestPathTask, dict(node_digits=0), "node_digits"),
     ],
 )
@@ -270,3 +272,11 @@ def test_random_routes_visit_distinct_nodes():
         visited = [route[0]] + [v for _, _, v in answers]
         assert len(answers) == hops and len(set(visited)) == hops + 1
     assert random_route(((1, 0, 2),), 2, g) is None  # stuck at node 2
+
+
+def test_node_labels_narrow_the_labels_drawn():
+    task = TraversalTask(node_labels=12, min_nodes=5, max_nodes=8, max_length=3)
+    g = generator(9)
+    seen = {x for _ in range(50) for u, _, v in task.sample(g).edges for x in (u, v)}
+    assert seen <= set(range(12)) and len(seen) == 12
+    assert task.input_size == TraversalTask().input_size  # the digits stay: same channels
