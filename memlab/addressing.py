@@ -10,6 +10,8 @@ batch-first:
 
     B batch, N memory_size, W word_size, R read heads, H heads, S shift width.
 
+Each equation is written as the paper writes it, with plain tensor operations,
+and autograd computes its gradient (so double backward and torch.func work too).
 The functions keep no state and check no shapes: the memories and models that
 call them validate their inputs once, at the public boundary.
 """
@@ -18,7 +20,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 EPSILON = 1e-6
 """Added to vector norms so that the cosine of an all-zero row or key is finite (zero), and to
@@ -39,61 +40,11 @@ def oneplus(x: Tensor) -> Tensor:
     return 1.0 + F.softplus(x)
 
 
-class _CosineSimilarity(torch.autograd.Function):
-    """`cosine_similarity` with its gradient written out: fewer, cheaper passes backward.
-
-    With s = (|k| + eps)(|M[i]| + eps) and D = k . M[i] / s, the gradients are
-    dD/dk = M[i] / s - D k / (|k| (|k| + eps)) and, symmetrically,
-    dD/dM[i] = k / s - D M[i] / (|M[i]| (|M[i]| + eps)). For an all-zero key or row
-    D is 0 and so is the second term, as in autograd's gradient of the norm (the
-    denominator is kept at least the smallest normal number, so 0 / 0 never occurs).
-    Left to autograd, the norm alone takes three passes over the [B, N, W] memory
-    and the dot product hands back a transposed gradient; here the memory's
-    gradient is two passes, which saves roughly a tenth of an NTM training step on a CPU.
-    """
-
-    @staticmethod
-    def forward(ctx, memory: Tensor, keys: Tensor) -> Tensor:
-        dot = torch.bmm(keys, memory.transpose(1, 2))                      # [B, H, N]
-        key_norm = torch.linalg.vector_norm(keys, dim=-1, keepdim=True)   # [B, H, 1]
-        memory_norm = torch.linalg.vector_norm(memory, dim=-1)            # [B, N]
-        scale = (key_norm + EPSILON) * (memory_norm.unsqueeze(-2) + EPSILON)
-        similarity = dot / scale                                           # [B, H, N]
-        ctx.save_for_backward(memory, keys, key_norm, memory_norm, scale, similarity)
-        return similarity
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        memory, keys, key_norm, memory_norm, scale, similarity = ctx.saved_tensors
-        tiny = torch.finfo(grad.dtype).tiny
-        grad_dot = grad / scale       # [B, H, N]
-        weighted = grad * similarity  # [B, H, N]
-        grad_memory = grad_keys = None
-        if ctx.needs_input_grad[0]:
-            # -sum_h g D / (|M[i]| (|M[i]| + eps)) for each row i: [B, N]
-            row = weighted.sum(dim=-2).div_(
-                (memory_norm * (memory_norm + EPSILON)).clamp_min_(tiny))
-            scaled = memory * row.neg_().unsqueeze(-1)
-            if keys.shape[1] == 1:  # one key: the outer product broadcast, cheaper than a bmm
-                grad_memory = torch.addcmul(scaled, grad_dot.transpose(1, 2), keys)
-            else:
-                grad_memory = torch.baddbmm(scaled, grad_dot.transpose(1, 2), keys)
-        if ctx.needs_input_grad[1]:
-            # the same for each key: [B, H, 1]
-            key = weighted.sum(dim=-1, keepdim=True).div_(
-                (key_norm * (key_norm + EPSILON)).clamp_min_(tiny))
-            grad_keys = torch.baddbmm(keys * key.neg_(), grad_dot, memory)
-        return grad_memory, grad_keys
-
-
 def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
-    """Cosine similarity ``D(k, M[i]) = k . M[i] / (|k| |M[i]|)`` of every key with every slot.
+    """Cosine similarity D(k, M[i]) of every key with every slot.
 
-    EPSILON is added to each norm, so an all-zero row or key has similarity 0.
-    The dot products come first and the norms divide the small [B, H, N] result,
-    so the memory is never rescaled as a whole. The backward pass is written out
-    (see `_CosineSimilarity`); it is the gradient autograd would compute.
+    ``D(k, M[i]) = k . M[i] / ((|k| + eps) (|M[i]| + eps))``: EPSILON (eps) is added
+    to each norm, so an all-zero row or key has similarity 0.
 
     Args:
         memory: [B, N, W].
@@ -102,7 +53,10 @@ def cosine_similarity(memory: Tensor, keys: Tensor) -> Tensor:
     Returns:
         [B, H, N], each value in [-1, 1].
     """
-    return _CosineSimilarity.apply(memory, keys)
+    dot = torch.bmm(keys, memory.transpose(1, 2))                       # k . M[i]: [B, H, N]
+    key_norm = torch.linalg.vector_norm(keys, dim=-1, keepdim=True)     # |k|: [B, H, 1]
+    memory_norm = torch.linalg.vector_norm(memory, dim=-1).unsqueeze(1)  # |M[i]|: [B, 1, N]
+    return dot / ((key_norm + EPSILON) * (memory_norm + EPSILON))
 
 
 def content_weights(memory: Tensor, keys: Tensor, strengths: Tensor,
@@ -134,9 +88,6 @@ def write_memory(memory: Tensor, write_weights: Tensor, erase: Tensor,
                  write_vector: Tensor) -> Tensor:
     """Erase then add: M_t = M_{t-1} o (E - w e^T) + w v^T.
 
-    Computed row by row as M_t[i] = M_{t-1}[i] + w[i] (v - e o M_{t-1}[i]), the same
-    sum in two passes over the memory instead of four, with a cheaper backward.
-
     Args:
         memory: [B, N, W], M_{t-1}.
         write_weights: [B, N], w.
@@ -146,8 +97,9 @@ def write_memory(memory: Tensor, write_weights: Tensor, erase: Tensor,
     Returns:
         [B, N, W], M_t: a new tensor, memory is never changed in place.
     """
-    change = torch.addcmul(write_vector.unsqueeze(1), memory, erase.unsqueeze(1), value=-1.0)
-    return torch.addcmul(memory, write_weights.unsqueeze(-1), change)  # M + w (v - e o M)
+    w = write_weights.unsqueeze(-1)  # a column, [B, N, 1]
+    e, v = erase.unsqueeze(1), write_vector.unsqueeze(1)  # rows, [B, 1, W]
+    return memory * (1.0 - w * e) + w * v  # w * e is the outer product w e^T
 
 
 def read_memory(memory: Tensor, read_weights: Tensor) -> Tensor:
@@ -168,8 +120,6 @@ def read_memory(memory: Tensor, read_weights: Tensor) -> Tensor:
 def interpolate(content: Tensor, previous: Tensor, gate: Tensor) -> Tensor:
     """Interpolation gate: w^g = g w^c + (1 - g) w_{t-1}  (NTM eq. 7).
 
-    One `torch.lerp`, w_{t-1} + g (w^c - w_{t-1}): the same weighting.
-
     Args:
         content: [B, H, N], w^c.
         previous: [B, H, N], w_{t-1}.
@@ -178,7 +128,8 @@ def interpolate(content: Tensor, previous: Tensor, gate: Tensor) -> Tensor:
     Returns:
         [B, H, N], w^g.
     """
-    return torch.lerp(previous, content, gate.unsqueeze(-1))
+    g = gate.unsqueeze(-1)
+    return g * content + (1.0 - g) * previous
 
 
 def shift(weights: Tensor, shift: Tensor) -> Tensor:
@@ -195,23 +146,20 @@ def shift(weights: Tensor, shift: Tensor) -> Tensor:
         [B, H, N], w~.
     """
     half = shift.shape[-1] // 2
-    kernel = shift.unsqueeze(-1).unbind(-2)  # s(k) for k = -half .. half, each [B, H, 1]
-    shifted = kernel[half] * weights         # k = 0
-    for k in range(-half, half + 1):
-        if k != 0:  # roll(w, k)[i] = w(i - k): the weighting moved k slots forward
-            shifted = torch.addcmul(shifted, kernel[k + half], torch.roll(weights, k, dims=-1))
-    return shifted
+    # rolled[..., half + k, i] = w(i - k): the weighting moved k slots forward, k = -half .. half
+    rolled = torch.stack([torch.roll(weights, k, dims=-1) for k in range(-half, half + 1)], dim=-2)
+    return (shift.unsqueeze(-1) * rolled).sum(dim=-2)  # w~(i) = sum_k s(k) w(i - k)
 
 
 def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
     """Sharpening: w(i) = w~(i)^gamma / sum_j w~(j)^gamma  (NTM eq. 9).
 
-    Computed as softmax_i(gamma log w~(i)), the same ratio: the softmax subtracts
-    the largest exponent, so a large gamma cannot underflow every w^gamma to zero,
-    and it costs fewer operations than powers and a sum. The smallest positive
-    normal number is added before the logarithm, so a zero weight stays
-    (numerically) zero; in float32 that leaves every weight above 1e-30 as it is,
-    and unlike a clamp it costs nothing in the backward pass.
+    As w~^gamma = exp(gamma log w~), the ratio is a softmax over i of gamma log w~(i).
+    The softmax subtracts the largest exponent first, so a large gamma cannot
+    underflow every power to zero (in float32, 0.25^200 is 0), and its backward
+    costs about a tenth of an NTM training step less than that of a power with a
+    tensor exponent. The smallest normal number is added before the logarithm, so
+    that a zero weight stays zero with finite gradients.
 
     Args:
         weights: [B, H, N] >= 0, w~.
@@ -220,8 +168,8 @@ def sharpen(weights: Tensor, gamma: Tensor) -> Tensor:
     Returns:
         [B, H, N], each row summing to 1.
     """
-    tiny = torch.finfo(weights.dtype).tiny
-    return torch.softmax(weights.add(tiny).log() * gamma.unsqueeze(-1), dim=-1)
+    log_weights = torch.log(weights + torch.finfo(weights.dtype).tiny)  # log w~
+    return torch.softmax(gamma.unsqueeze(-1) * log_weights, dim=-1)  # w~^gamma / sum_j w~(j)^gamma
 
 
 # -------------------------------------------------------------------- DNC dynamic memory allocation
@@ -265,11 +213,12 @@ def allocation_weights(usage: Tensor) -> Tensor:
     Returns:
         [B, N], a_t, summing to at most 1.
     """
-    sorted_usage, phi = torch.sort(usage, dim=-1)
+    sorted_usage, phi = torch.sort(usage, dim=-1)  # sorted_usage[j] = u_t[phi_j]
     ones = torch.ones_like(sorted_usage[..., :1])
+    # prod_{i<j} u_t[phi_i]: the product of the usages before j (1 for j = 1)
     exclusive_product = torch.cumprod(torch.cat([ones, sorted_usage[..., :-1]], dim=-1), dim=-1)
-    sorted_allocation = (1.0 - sorted_usage) * exclusive_product
-    return sorted_allocation.scatter(-1, phi, sorted_allocation)
+    sorted_allocation = (1.0 - sorted_usage) * exclusive_product  # a_t[phi_j]
+    return torch.zeros_like(usage).scatter(-1, phi, sorted_allocation)  # back to slot order
 
 
 def write_weighting(allocation: Tensor, content: Tensor, allocation_gate: Tensor,
@@ -304,10 +253,11 @@ def update_link(link: Tensor, precedence: Tensor, write_weights: Tensor) -> Tens
     Returns:
         [B, N, N], L_t, with a zero diagonal.
     """
-    w_i = write_weights.unsqueeze(-1)  # [B, N, 1]
-    w_j = write_weights.unsqueeze(-2)  # [B, 1, N]
-    new_link = (1.0 - w_i - w_j) * link + w_i * precedence.unsqueeze(-2)
-    return new_link - torch.diag_embed(new_link.diagonal(dim1=-2, dim2=-1))  # L_t[i, i] = 0
+    w_i = write_weights.unsqueeze(-1)   # [B, N, 1]
+    w_j = write_weights.unsqueeze(-2)   # [B, 1, N]
+    p_j = precedence.unsqueeze(-2)      # [B, 1, N]
+    off_diagonal = 1.0 - torch.eye(link.shape[-1], dtype=link.dtype, device=link.device)
+    return ((1.0 - w_i - w_j) * link + w_i * p_j) * off_diagonal  # L_t[i, i] = 0
 
 
 def update_precedence(precedence: Tensor, write_weights: Tensor) -> Tensor:
@@ -333,8 +283,8 @@ def directional_weights(link: Tensor, read_weights: Tensor) -> tuple[Tensor, Ten
     Returns:
         (forward [B, R, N], backward [B, R, N]).
     """
-    forward = torch.bmm(read_weights, link.transpose(1, 2))
-    backward = torch.bmm(read_weights, link)
+    forward = torch.bmm(read_weights, link.transpose(1, 2))  # f[i] = sum_j L[i, j] w[j]
+    backward = torch.bmm(read_weights, link)                 # b[j] = sum_i L[i, j] w[i]
     return forward, backward
 
 
@@ -406,9 +356,8 @@ def sharpen_links(weights: Tensor, sharpness: Tensor) -> Tensor:
     Applied to the forward f^i = L w^{r,i} and backward b^i = L^T w^{r,i} weightings,
     each head with its own s >= 1, before the read modes mix them. EPSILON is added
     to every d_i (as in the authors' code): an all-zero distribution (no link yet)
-    becomes uniform rather than 0/0, and the gradient of log(d + EPSILON) stays
-    below 1 / EPSILON. Computed as softmax_i(s log(d_i + EPSILON)), the same ratio,
-    whose largest exponent is subtracted, so no power overflows or underflows to an all-zero sum.
+    becomes uniform rather than 0/0. As in `sharpen`, the ratio is computed as a
+    softmax over i of s log(d_i + EPSILON), so no power underflows to an all-zero sum.
 
     Args:
         weights: [B, R, N] >= 0, a forward or a backward weighting.
@@ -417,7 +366,8 @@ def sharpen_links(weights: Tensor, sharpness: Tensor) -> Tensor:
     Returns:
         [B, R, N], each row summing to 1.
     """
-    return torch.softmax(sharpness.unsqueeze(-1) * torch.log(weights + EPSILON), dim=-1)
+    log_weights = torch.log(weights + EPSILON)  # log(d + EPSILON)
+    return torch.softmax(sharpness.unsqueeze(-1) * log_weights, dim=-1)
 
 
 __all__ = [

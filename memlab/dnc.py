@@ -199,8 +199,13 @@ def interface_slices(word_size: int, read_heads: int, masking: bool = False,
     return slices
 
 
-_ELEMENTWISE: dict[str, Callable[[Tensor], Tensor]] = {
-    "none": lambda x: x, "sigmoid": torch.sigmoid, "oneplus": A.oneplus}
+# the activation of each kind of field, by the name `interface_table` gives it
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "none": lambda x: x,
+    "oneplus": A.oneplus,                          # strengths: [1, inf)
+    "sigmoid": torch.sigmoid,                      # erase, gates and masks: [0, 1]
+    "softmax": lambda x: F.softmax(x, dim=-1),     # read modes: a distribution over 3
+}
 
 
 def parse_interface(xi: Tensor, word_size: int, read_heads: int, masking: bool = False,
@@ -219,25 +224,9 @@ def parse_interface(xi: Tensor, word_size: int, read_heads: int, masking: bool =
         fields of an option that is off are None; shapes in their definitions.
     """
     table = interface_table(word_size, read_heads, masking, link_sharpness)
-    # neighbours with the same elementwise activation (e.g. the three gates) share one call
-    groups: list[tuple[str, list]] = []
-    for name, shape, activation in table:
-        if groups and groups[-1][0] == activation != "softmax":
-            groups[-1][1].append((name, shape))
-        else:
-            groups.append((activation, [(name, shape)]))
-    sizes = [sum(math.prod(shape) for _, shape in members) for _, members in groups]
-    batch = xi.shape[0]
-    fields = {}
-    for (activation, members), chunk in zip(groups, torch.split(xi, sizes, dim=-1)):
-        if activation == "softmax":
-            (name, shape), = members
-            fields[name] = F.softmax(chunk.reshape(batch, *shape), dim=-1)
-            continue
-        chunk = _ELEMENTWISE[activation](chunk)
-        parts = torch.split(chunk, [math.prod(shape) for _, shape in members], dim=-1)
-        for (name, shape), part in zip(members, parts):
-            fields[name] = part.reshape(batch, *shape)
+    parts = torch.split(xi, [math.prod(shape) for _, shape, _ in table], dim=-1)
+    fields = {name: _ACTIVATIONS[activation](part.reshape(xi.shape[0], *shape))
+              for (name, shape, activation), part in zip(table, parts)}
     return ImprovedInterface(**fields) if masking or link_sharpness else Interface(**fields)
 
 

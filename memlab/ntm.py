@@ -122,6 +122,7 @@ def write_heads(memory: Tensor, weights: Tensor, erase: Tensor, add: Tensor) -> 
     """
     if weights.shape[1] == 1:
         return A.write_memory(memory, weights.squeeze(1), erase.squeeze(1), add.squeeze(1))
+    # M_t = M_{t-1} o prod_h (E - w_h e_h^T) + sum_h w_h a_h^T
     keep = torch.prod(1.0 - weights.unsqueeze(-1) * erase.unsqueeze(2), dim=1)  # [B, N, W]
     return memory * keep + torch.bmm(weights.transpose(1, 2), add)
 

@@ -287,6 +287,52 @@ def test_content_weights_on_a_small_constant_memory_are_uniform():
     assert_close(weights, torch.full((B, R, N), 1.0 / N, dtype=F64), **TOL)
 
 
+def test_content_weights_in_float32_match_float64_with_all_zero_rows():
+    """The float32 weights and gradients, all-zero rows and key included, agree with float64."""
+    B, N, W, R = 2, 6, 4, 3
+    memory, keys, strengths = make_inputs("content_weights", generator("f32-zero"), B, N, W, R)
+    memory[:, 1] = 0.0
+    memory[1, 4] = 0.0
+    keys[0, 2] = 0.0
+    probe = torch.randn(B, R, N, generator=generator("f32-zero-probe"), dtype=F64)
+    results = {}
+    for dtype in (F64, torch.float32):
+        inputs = [x.to(dtype).requires_grad_(True) for x in (memory, keys, strengths)]
+        weights = addressing.content_weights(*inputs)
+        grads = torch.autograd.grad((weights * probe.to(dtype)).sum(), inputs)
+        results[dtype] = (weights, *grads)
+    for got, want in zip(results[torch.float32], results[F64]):
+        assert got.dtype == torch.float32 and torch.isfinite(got).all()
+        assert_close(got, want.float(), rtol=1e-4, atol=1e-5)
+
+
+def test_content_weights_are_twice_differentiable():
+    # Plain tensor operations all the way: double backward (gradgradcheck) and torch.func work.
+    memory, keys, strengths = make_inputs("content_weights", generator("twice"), B=2, N=4, W=3, R=2)
+    inputs = tuple(x.clone().requires_grad_(True) for x in (memory, keys, strengths))
+    assert torch.autograd.gradgradcheck(addressing.content_weights, inputs)
+    mask = Draw(generator("twice-mask")).rand(2, 2, 3).requires_grad_(True)
+    assert torch.autograd.gradgradcheck(
+        lambda m, k, b, mask: addressing.content_weights(m, k, b, mask=mask), (*inputs, mask))
+
+
+def test_content_weights_under_torch_func():
+    memory, keys, strengths = make_inputs("content_weights", generator("func"), B=2, N=5, W=3, R=2)
+    probe = torch.randn(2, 2, 5, generator=generator("func-probe"), dtype=F64)
+
+    def loss(memory, keys):
+        return (addressing.content_weights(memory, keys, strengths) * probe).sum()
+
+    grad_memory, grad_keys = torch.func.grad(loss, argnums=(0, 1))(memory, keys)
+    want = torch.autograd.grad(loss(memory.requires_grad_(), keys.requires_grad_()),
+                               (memory, keys))
+    assert_close(grad_memory, want[0], **TOL)
+    assert_close(grad_keys, want[1], **TOL)
+    hessian = torch.func.hessian(loss, argnums=1)(memory.detach(), keys.detach())
+    assert hessian.shape == (2, 2, 3, 2, 2, 3) and torch.isfinite(hessian).all()
+    assert_close(hessian, hessian.permute(3, 4, 5, 0, 1, 2), **TOL)  # symmetric
+
+
 def test_content_weights_find_the_matching_row_and_ignore_scale():
     memory = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]]],
                           dtype=F64)
