@@ -50,7 +50,8 @@ MODEL_OPTIONS = ("hidden_size", "memory_size", "word_size", "read_heads", "write
 MODEL_FLAGS = ("masking", "deallocation", "link_sharpness")
 TASK_OPTIONS = ("width", "min_length", "max_length", "min_repeats", "max_repeats", "item_length",
                 "vocab_size", "num_ids", "num_labels", "min_nodes", "max_nodes", "min_degree",
-                "max_degree", "node_digits", "edge_digits", "planning_steps")
+                "max_degree", "node_digits", "edge_digits", "node_labels", "planning_steps",
+                "min_rounds", "max_rounds")
 
 
 def _lengths(text: str) -> tuple:

@@ -258,6 +258,107 @@ class RepeatCopyTask(_Task):
         return Batch(inputs, targets, mask)
 
 
+@dataclass(frozen=True)
+class CopyRoundsTask(_Task):
+    """Copy rounds: several copies in one sequence, so that a small memory must be reused.
+
+    After the repeated copy of Csordás & Schmidhuber (2019): a sample is ``rounds`` copy
+    rounds in a row, with no reset between them. Round r shows L_r random vectors of
+    ``width`` bits, then one step on the delimiter channel, then L_r blank steps whose targets
+    are the L_r vectors in order: 2 L_r + 1 steps a round. Each sample draws its number of
+    rounds from [min_rounds, max_rounds] and each of its rounds its own length from
+    [min_length, max_length]; ``at_length(n)`` makes every round n vectors long.
+
+    The capacity arithmetic (`forces_reuse`): a round needs at most ``max_length`` vectors
+    stored at once (`items_per_round`); a sample writes ``min_rounds * min_length`` to
+    ``max_rounds * max_length`` vectors in all (`min_total_items`, `max_total_items`). A memory
+    of N slots with items_per_round <= N < min_total_items holds any one round but never all the
+    rounds of a sample: the slots of finished rounds must be freed and written again.
+
+    A batch has inputs [B, T, width + 1] (width data channels, then the delimiter channel),
+    targets [B, T, width] and mask [B, T], 1 on the output steps of every round, with T the
+    longest sample's sum of 2 L_r + 1.
+
+    Args:
+        width: bits per vector.
+        min_length: the shortest round (vectors), at least 1.
+        max_length: the longest round, at least min_length.
+        min_rounds: the fewest rounds of a sample, at least 1.
+        max_rounds: the most rounds, at least min_rounds.
+    """
+
+    width: int = 6
+    min_length: int = 3
+    max_length: int = 6
+    min_rounds: int = 3
+    max_rounds: int = 4
+    name: ClassVar[str] = "copy_rounds"
+
+    def __post_init__(self) -> None:
+        _check_int("width", self.width, 1)
+        _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
+        _check_range("min_rounds", self.min_rounds, "max_rounds", self.max_rounds, 1)
+
+    @property
+    def input_size(self) -> int:
+        """Channels of an input step, width + 1 (the data channels, then the delimiter)."""
+        return self.width + 1
+
+    @property
+    def output_size(self) -> int:
+        """Channels of a target step, width."""
+        return self.width
+
+    @property
+    def items_per_round(self) -> int:
+        """The most vectors that must be stored at once, max_length (one round)."""
+        return self.max_length
+
+    @property
+    def min_total_items(self) -> int:
+        """The fewest vectors a sample writes in all, min_rounds * min_length."""
+        return self.min_rounds * self.min_length
+
+    @property
+    def max_total_items(self) -> int:
+        """The most vectors a sample writes in all, max_rounds * max_length."""
+        return self.max_rounds * self.max_length
+
+    def forces_reuse(self, memory_size: int) -> bool:
+        """Whether N slots hold every round but no sample's rounds all together.
+
+        Args:
+            memory_size: N, the slots of the memory.
+
+        Returns:
+            items_per_round <= memory_size < min_total_items.
+        """
+        _check_int("memory_size", memory_size, 1)
+        return self.items_per_round <= memory_size < self.min_total_items
+
+    def _generate(self, batch_size: int, generator, device) -> Batch:
+        B, W, K, S = batch_size, self.width, self.max_rounds, self.max_length
+        rounds = _randint(self.min_rounds, self.max_rounds, (B,), generator, device)
+        length = _randint(self.min_length, self.max_length, (B, K), generator, device)
+        bits = _randint(0, 1, (B, K * S, W), generator, device).float()  # round r: rows r*S ..
+
+        length = length * (torch.arange(K, device=device) < rounds[:, None])  # 0: no such round
+        end = (2 * length + 1).mul(length > 0).cumsum(1)  # [B, K], the step after each round
+        T = int(end[:, -1].max())
+        t = torch.arange(T, device=device)  # [T]
+        r = (end[:, None, :] <= t[:, None]).sum(-1).clamp(max=K - 1)  # [B, T], t's round
+        L = length.gather(1, r)  # [B, T], the length of t's round
+        j = t - (end.gather(1, r) - 2 * L - 1)  # [B, T], the step within the round
+        inside = t < end[:, -1:]
+        output = inside & (j > L)
+
+        inputs = torch.zeros(B, T, W + 1, device=device)
+        inputs[..., :W] = _take(bits, r * S + j, inside & (j < L))
+        inputs[..., W] = (inside & (j == L)).float()
+        targets = _take(bits, r * S + j - L - 1, output)
+        return Batch(inputs, targets, output.float())
+
+
 @dataclass(frozen=True, init=False)
 class AssociativeRecallTask(_Task):
     """Associative recall (NTM paper, 4.3): show items, then one of them; output the next item.
@@ -877,15 +978,15 @@ class GraphTraversalTask(_Task):
 # the graph tasks in the paper's encoding live in memlab.graphs, which builds on this module
 from memlab.graphs import ShortestPathTask, TraversalTask  # noqa: E402
 
-Task = Union[CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, KeyValueTask,
-             GraphTraversalTask, ReverseTask, DuplicateTask, OddsFirstTask, TraversalTask,
-             ShortestPathTask]
+Task = Union[CopyTask, RepeatCopyTask, CopyRoundsTask, AssociativeRecallTask, SortTask,
+             KeyValueTask, GraphTraversalTask, ReverseTask, DuplicateTask, OddsFirstTask,
+             TraversalTask, ShortestPathTask]
 
 TASKS = {
     task.name: task
-    for task in (CopyTask, RepeatCopyTask, AssociativeRecallTask, SortTask, KeyValueTask,
-                 GraphTraversalTask, ReverseTask, DuplicateTask, OddsFirstTask, TraversalTask,
-                 ShortestPathTask)
+    for task in (CopyTask, RepeatCopyTask, CopyRoundsTask, AssociativeRecallTask, SortTask,
+                 KeyValueTask, GraphTraversalTask, ReverseTask, DuplicateTask, OddsFirstTask,
+                 TraversalTask, ShortestPathTask)
 }
 
 
@@ -893,8 +994,8 @@ def make_task(name: str, **kwargs: Any) -> Task:
     """The task called ``name`` (a key of TASKS) with its parameters.
 
     Args:
-        name: e.g. ``"copy"``, ``"repeat_copy"``, ``"associative_recall"``, ``"sort"``,
-            ``"key_value"``, ``"traversal"``, ``"shortest_path"``, ``"id_traversal"``,
+        name: e.g. ``"copy"``, ``"repeat_copy"``, ``"copy_rounds"``, ``"associative_recall"``,
+            ``"sort"``, ``"key_value"``, ``"traversal"``, ``"shortest_path"``, ``"id_traversal"``,
             ``"reverse"``, ``"duplicate"``, ``"odds_first"``.
         **kwargs: the task's parameters, e.g. ``max_length=10``.
 
