@@ -660,6 +660,12 @@ def test_mutant_is_rejected(name, label, function, needle, capsys):
     assert capsys.readouterr().out == ""  # no success line
 
 
+@pytest.mark.parametrize("name", CONTRACT)
+def test_a_checks_docstring_begins_with_the_signature_it_checks(name):
+    """The contract common to all checks is memlab.checks' docstring; each check's gives its own."""
+    assert getattr(checks, name).__doc__.startswith(f"Check ``{name}(")
+
+
 def test_every_check_has_three_mutants():
     """test_mutant_is_rejected runs each mutant; here only that every check has enough of them."""
     assert all(len(MUTANTS[name]) >= 3 for name in CONTRACT)

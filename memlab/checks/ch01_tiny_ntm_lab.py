@@ -1,6 +1,7 @@
 """Checks of chapter 1 (notebooks/01_tiny_ntm_lab): the NTM's location addressing."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import torch
@@ -45,28 +46,14 @@ def _shift_inputs(g: torch.Generator, dtype: torch.dtype, B: int, H: int, N: int
 
 
 def shift(student: Callable) -> None:
-    """Check ``shift(weights [B,H,N], shift [B,H,S]) -> [B,H,N]`` against memlab.addressing.shift.
+    """Check ``shift(weights [B,H,N], shift [B,H,S]) -> [B,H,N]`` (NTM eq. 8).
 
-    Circular convolution (NTM eq. 8): shift index S//2 keeps attention in place,
-    index S//2 + 1 moves it one slot forward, and indices wrap around mod N.
-
-    Args:
-        student: your ``shift``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"shift: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    Circular convolution w~(i) = sum_j w(j) s(i - j), indices mod N: shift index S//2 keeps
+    attention in place, index S//2 + 1 moves it one slot forward.
     """
     with checking("shift", student, ("weights", "shift")) as c:
         __tracebackhide__ = True
-
-        def run(w, s, on):
-            __tracebackhide__ = True
-            out = c.call((w, s), on)
-            return c.tensor(out, w.shape, "[B, H, N]", w.dtype, on)
+        run = c.returns("[B, H, N]")
 
         # direction: +1 must move attention forward
         N = 6
@@ -114,10 +101,8 @@ def shift(student: Callable) -> None:
         g = gen(1)
         w = simplex(g, 2, 3, 5)
         s = one_hot(1, 3).expand(2, 3, 3).clone()
-        on = "random weights [B=2, H=3, N=5] and shift [0, 1, 0] (offset 0)"
-        c.compare(run(w, s, on), w, on, what="values (the centre shift entry, offset 0, must "
-                  "leave the weights unchanged)")
-        c.passed()
+        c.case(run, (w, s), w, "random weights [B=2, H=3, N=5] and shift [0, 1, 0] (offset 0)",
+               what="values (the centre shift entry, offset 0, must leave the weights unchanged)")
 
         # a wider shift (S = 5): offsets -2 .. 2, do not hard-code S = 3
         N = 7
@@ -165,33 +150,15 @@ def _sharpen_inputs(g: torch.Generator, dtype: torch.dtype, B: int, H: int, N: i
     return simplex(g, B, H, N, dtype=dtype), rand(g, B, H, low=1.0, high=high, dtype=dtype)
 
 
-def _sharpen_float32_inputs(g: torch.Generator, dtype: torch.dtype, B: int, H: int, N: int):
-    return _sharpen_inputs(g, dtype, B, H, N, high=4.0)
-
-
 def sharpen(student: Callable) -> None:
-    """Check ``sharpen(weights [B,H,N], gamma [B,H]) -> [B,H,N]`` against memlab.addressing.sharpen.
+    """Check ``sharpen(weights [B,H,N], gamma [B,H]) -> [B,H,N]`` (NTM eq. 9).
 
-    w(i) = w~(i)^gamma / sum_j w~(j)^gamma (NTM eq. 9), per row over the slots.
-
-    Args:
-        student: your ``sharpen``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"sharpen: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    w(i) = w~(i)^gamma / sum_j w~(j)^gamma, per row over the slots.
     """
     tol: dict[str, Any] = dict(atol=1e-5, rtol=1e-4)  # a tiny epsilon added to the weights is fine
     with checking("sharpen", student, ("weights", "gamma")) as c:
         __tracebackhide__ = True
-
-        def run(w, gamma, on):
-            __tracebackhide__ = True
-            out = c.call((w, gamma), on)
-            return c.tensor(out, w.shape, "[B, H, N]", w.dtype, on)
+        run = c.returns("[B, H, N]")
 
         g = gen(1)
         w = simplex(g, 2, 3, 5)
@@ -225,19 +192,18 @@ def sharpen(student: Callable) -> None:
         # a small example
         w = torch.tensor([[[0.1, 0.2, 0.3, 0.4]]], dtype=F64)
         gamma = torch.tensor([[2.0]], dtype=F64)
-        on = "weights [0.1, 0.2, 0.3, 0.4] and gamma = 2"
-        c.compare(run(w, gamma, on), A.sharpen(w, gamma), on, SHARPEN_MISTAKES, (w, gamma), **tol)
-        c.passed()
+        c.case(run, (w, gamma), A.sharpen(w, gamma), "weights [0.1, 0.2, 0.3, 0.4] and gamma = 2",
+               SHARPEN_MISTAKES, **tol)
 
         # zero weights stay zero; a large gamma concentrates on the largest weight
         w = torch.tensor([[[0.0, 0.5, 0.5, 0.0], [0.1, 0.2, 0.7, 0.0]]], dtype=F64)
         gamma = torch.tensor([[3.0, 40.0]], dtype=F64)
-        on = "weights [[0, 0.5, 0.5, 0], [0.1, 0.2, 0.7, 0]] and gamma [3, 40]"
-        c.compare(run(w, gamma, on), A.sharpen(w, gamma), on, SHARPEN_MISTAKES, (w, gamma), **tol,
-                  what="values (zero weights must stay exactly 0, and gamma = 40 must put almost "
-                       "all the weight on the largest slot)")
-        c.passed()
+        c.case(run, (w, gamma), A.sharpen(w, gamma),
+               "weights [[0, 0.5, 0.5, 0], [0.1, 0.2, 0.7, 0]] and gamma [3, 40]",
+               SHARPEN_MISTAKES, **tol, what="values (zero weights must stay exactly 0, and "
+               "gamma = 40 must put almost all the weight on the largest slot)")
 
         c.random_cases(run, A.sharpen, _sharpen_inputs, "B H N", ((2, 3, 7), (1, 1, 4), (3, 2, 6)),
                        SHARPEN_MISTAKES, note=", gamma in [1, 10]", **tol)
-        c.float32_case(run, A.sharpen, _sharpen_float32_inputs, "B H N", (2, 2, 5), **tol)
+        c.float32_case(run, A.sharpen, functools.partial(_sharpen_inputs, high=4.0), "B H N",
+                       (2, 2, 5), **tol)

@@ -71,28 +71,13 @@ def _content_inputs(g: torch.Generator, dtype: torch.dtype, B: int, N: int, W: i
 def content_weights(student: Callable) -> None:
     """Check ``content_weights(memory [B,N,W], keys [B,H,W], strengths [B,H]) -> [B,H,N]``.
 
-    Compared with memlab.addressing.content_weights: softmax over the slots of
-    beta * cosine(k, M[i]), finite for all-zero rows and keys.
-
-    Args:
-        student: your ``content_weights``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"content_weights: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    C(M, k, beta)[i] = softmax_i(beta cosine(k, M[i])) (DNC, Graves et al. 2016), finite for
+    all-zero rows and keys.
     """
     atol, rtol = 1e-6, 1e-4  # an epsilon in the norms other than memlab's is fine
     with checking("content_weights", student, ("memory", "keys", "strengths")) as c:
         __tracebackhide__ = True
-
-        def run(memory, keys, strengths, on):
-            __tracebackhide__ = True
-            B, N = memory.shape[:2]
-            out = c.call((memory, keys, strengths), on)
-            return c.tensor(out, (B, keys.shape[1], N), "[B, H, N]", memory.dtype, on)
+        run = c.returns("[B, H, N]", lambda m, k, b: (m.shape[0], k.shape[1], m.shape[1]))
 
         g = gen(1)
         memory, keys, strengths = randn(g, 2, 5, 4), randn(g, 2, 3, 4), rand(g, 2, 3, high=5.0)
@@ -128,8 +113,7 @@ def content_weights(student: Callable) -> None:
                    f"[3, 0, 0] point the same way, so they must get the same weight (got "
                    f"{fmt(out[0, 0])}). Divide k . M[i] by |k| |M[i]| (plus a small epsilon)")
         c.compare(out, A.content_weights(memory, key, beta), on, CONTENT_MISTAKES,
-                  (memory, key, beta),
-                  atol=atol, rtol=rtol)
+                  (memory, key, beta), atol=atol, rtol=rtol)
         on2 = on.replace("key [1, 0, 0]", "key [3, 0, 0]")
         out2 = run(memory, 3 * key, beta, on2)
         if not close(out2, out, 1e-4, 1e-3):
@@ -162,10 +146,9 @@ def content_weights(student: Callable) -> None:
         # N = 1: all the weight on the only slot
         g = gen(3)
         memory, keys, strengths = randn(g, 3, 1, 4), randn(g, 3, 2, 4), rand(g, 3, 2, high=5.0)
-        on = describe(F64, 3, B=3, N=1, W=4, H=2)
-        c.compare(run(memory, keys, strengths, on), torch.ones(3, 2, 1, dtype=F64), on,
-                  atol=atol, rtol=rtol, what="values (with one slot, its weight is 1)")
-        c.passed()
+        c.case(run, (memory, keys, strengths), torch.ones(3, 2, 1, dtype=F64),
+               describe(F64, 3, B=3, N=1, W=4, H=2), atol=atol, rtol=rtol,
+               what="values (with one slot, its weight is 1)")
 
         c.random_cases(run, A.content_weights, _content_inputs, "B N W H",
                        ((2, 6, 4, 3), (1, 8, 5, 1), (3, 5, 3, 2), (4, 10, 6, 4)), CONTENT_MISTAKES,
@@ -200,32 +183,18 @@ def _usage_inputs(g: torch.Generator, dtype: torch.dtype, B: int, N: int):
 def update_usage(student: Callable) -> None:
     """Check ``update_usage(usage [B,N], write_weights [B,N], retention [B,N]) -> [B,N]``.
 
-    u_t = (u + w - u o w) o psi, against memlab.addressing.update_usage.
-
-    Args:
-        student: your ``update_usage``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"update_usage: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    u_t = (u_{t-1} + w_{t-1} - u_{t-1} o w_{t-1}) o psi_t (DNC, Graves et al. 2016).
     """
     with checking("update_usage", student, ("usage", "write_weights", "retention")) as c:
         __tracebackhide__ = True
-
-        def run(u, w, psi, on):
-            __tracebackhide__ = True
-            out = c.call((u, w, psi), on)
-            return c.tensor(out, u.shape, "[B, N]", u.dtype, on)
+        run = c.returns("[B, N]")
 
         u = torch.tensor([[0.0, 0.5, 1.0, 0.2]], dtype=F64)
         w = torch.tensor([[0.5, 0.5, 0.0, 1.0]], dtype=F64)
         psi = torch.tensor([[1.0, 1.0, 1.0, 0.5]], dtype=F64)
-        on = "usage [0, 0.5, 1, 0.2], write_weights [0.5, 0.5, 0, 1], retention [1, 1, 1, 0.5]"
-        c.compare(run(u, w, psi, on), A.update_usage(u, w, psi), on, USAGE_MISTAKES, (u, w, psi))
-        c.passed()
+        c.case(run, (u, w, psi), A.update_usage(u, w, psi),
+               "usage [0, 0.5, 1, 0.2], write_weights [0.5, 0.5, 0, 1], retention [1, 1, 1, 0.5]",
+               USAGE_MISTAKES)
 
         g = gen(1)
         u, w = rand(g, 2, 5), simplex(g, 2, 5)
@@ -243,11 +212,9 @@ def update_usage(student: Callable) -> None:
         psi = A.retention(torch.ones(1, 1, dtype=F64), read)
         on = (f"usage {fmt(u[0])}, no write, retention {fmt(psi[0])} from a free gate of 1 on "
               f"a head that read slot 3")
-        out = run(u, w, psi, on)
-        c.compare(out, A.update_usage(u, w, psi), on, USAGE_MISTAKES, (u, w, psi),
-                  what="values (the slot freed by the free gate must end with usage 0, the others "
-                       "keep theirs)")
-        c.passed()
+        c.case(run, (u, w, psi), A.update_usage(u, w, psi), on, USAGE_MISTAKES,
+               what="values (the slot freed by the free gate must end with usage 0, the others "
+                    "keep theirs)")
 
         u, w, psi = (torch.ones(1, 3, dtype=F64) for _ in range(3))
         on = "usage 1, write_weights 1, retention 1"
@@ -314,28 +281,13 @@ def _allocation_inputs(g: torch.Generator, dtype: torch.dtype, B: int, N: int):
 
 
 def allocation_weights(student: Callable) -> None:
-    """Check ``allocation_weights(usage [B,N]) -> [B,N]`` against memlab's allocation_weights.
+    """Check ``allocation_weights(usage [B,N]) -> [B,N]`` (DNC, Graves et al. 2016).
 
-    a[phi_j] = (1 - u[phi_j]) prod_{i<j} u[phi_i], phi the slots sorted by usage
-    (least used first).
-
-    Args:
-        student: your ``allocation_weights``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"allocation_weights: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    a[phi_j] = (1 - u[phi_j]) prod_{i<j} u[phi_i], phi the slots sorted by usage, least used first.
     """
     with checking("allocation_weights", student, ("usage",)) as c:
         __tracebackhide__ = True
-
-        def run(u, on):
-            __tracebackhide__ = True
-            out = c.call((u,), on)
-            return c.tensor(out, u.shape, "[B, N]", u.dtype, on)
+        run = c.returns("[B, N]")
 
         u = torch.ones(2, 5, dtype=F64)
         on = "a fully used memory (usage 1 everywhere, B=2, N=5)"
@@ -355,14 +307,12 @@ def allocation_weights(student: Callable) -> None:
         c.passed()
 
         u = torch.tensor([[0.9, 0.1, 0.5]], dtype=F64)
-        on = "usage [0.9, 0.1, 0.5] (sorted: slot 1, slot 2, slot 0)"
-        c.compare(run(u, on), A.allocation_weights(u), on, ALLOCATION_MISTAKES, (u,))
-        c.passed()
+        c.case(run, (u,), A.allocation_weights(u),
+               "usage [0.9, 0.1, 0.5] (sorted: slot 1, slot 2, slot 0)", ALLOCATION_MISTAKES)
 
         u = torch.tensor([[0.3], [0.8]], dtype=F64)
-        on = "one slot (N = 1), usage [[0.3], [0.8]]"
-        c.compare(run(u, on), 1 - u, on, what="values (with one slot the allocation is 1 - u)")
-        c.passed()
+        c.case(run, (u,), 1 - u, "one slot (N = 1), usage [[0.3], [0.8]]",
+               what="values (with one slot the allocation is 1 - u)")
 
         c.random_cases(run, A.allocation_weights, _allocation_inputs, "B N",
                        ((4, 7), (1, 2), (2, 16), (3, 5)), ALLOCATION_MISTAKES)
@@ -412,26 +362,12 @@ def _link_inputs(g: torch.Generator, dtype: torch.dtype, B: int, N: int):
 def update_link(student: Callable) -> None:
     """Check ``update_link(link [B,N,N], precedence [B,N], write_weights [B,N]) -> [B,N,N]``.
 
-    L_t[i,j] = (1 - w[i] - w[j]) L_{t-1}[i,j] + w[i] p_{t-1}[j], L_t[i,i] = 0,
-    against memlab.addressing.update_link.
-
-    Args:
-        student: your ``update_link``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"update_link: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    L_t[i,j] = (1 - w[i] - w[j]) L_{t-1}[i,j] + w[i] p_{t-1}[j], L_t[i,i] = 0 (DNC, Graves et
+    al. 2016).
     """
     with checking("update_link", student, ("link", "precedence", "write_weights")) as c:
         __tracebackhide__ = True
-
-        def run(link, p, w, on):
-            __tracebackhide__ = True
-            out = c.call((link, p, w), on)
-            return c.tensor(out, link.shape, "[B, N, N]", link.dtype, on)
+        run = c.returns("[B, N, N]")
 
         link, p, w = _link_inputs(gen(1), F64, 2, 5)
         on = describe(F64, 1, B=2, N=5)
@@ -466,10 +402,9 @@ def update_link(student: Callable) -> None:
         c.passed()
 
         link = torch.zeros(2, 1, 1, dtype=F64)
-        on = "a single slot (N = 1)"
-        c.compare(run(link, torch.full((2, 1), 0.5, dtype=F64), torch.ones(2, 1, dtype=F64), on),
-                  link, on, what="values (a single slot has no link but its zero diagonal)")
-        c.passed()
+        c.case(run, (link, torch.full((2, 1), 0.5, dtype=F64), torch.ones(2, 1, dtype=F64)), link,
+               "a single slot (N = 1)",
+               what="values (a single slot has no link but its zero diagonal)")
 
         c.random_cases(run, A.update_link, _link_inputs, "B N", ((2, 6), (1, 3), (3, 8), (4, 5)),
                        LINK_MISTAKES)

@@ -27,18 +27,7 @@ ONEPLUS_MISTAKES = [
 
 
 def oneplus(student: Callable) -> None:
-    """Check ``oneplus(x) -> same shape`` against memlab.addressing.oneplus: 1 + log(1 + e^x).
-
-    Args:
-        student: your ``oneplus``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"oneplus: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
-    """
+    """Check ``oneplus(x) -> the shape of x``: 1 + log(1 + e^x) (DNC, Graves et al. 2016)."""
     with checking("oneplus", student, ("x",)) as c:
         __tracebackhide__ = True
 
@@ -108,17 +97,7 @@ def _field_shapes(B: int, W: int, R: int) -> dict:
 
 
 def field_mistakes(name: str, word_size: int, read_heads: int) -> list[Mistake]:
-    """The known mistakes in one field of the interface, each a function of xi [B, size].
-
-    Args:
-        name: a field of memlab.dnc.Interface, e.g. ``"free_gates"``.
-        word_size: W, the width of a memory word.
-        read_heads: R, the number of read heads.
-
-    Returns:
-        A list of Mistake, each giving the field as parsed wrongly (another slice, activation
-        or shape) from xi [B, interface_size(W, R)].
-    """
+    """The wrong parses (slice, activation, shape) of field name, as functions of xi [B, size]."""
     W, R = word_size, read_heads
     where = dnc.interface_slices(W, R)[name]
     act = {field: activation for field, _, activation in dnc.interface_fields(W, R)}[name]
@@ -194,19 +173,8 @@ def _interface_inputs(g: torch.Generator, dtype: torch.dtype, B: int, W: int, R:
 def parse_interface(student: Callable) -> None:
     """Check ``parse_interface(xi [B, W*R+3W+5R+3], word_size, read_heads) -> Interface``.
 
-    Every field of the result (memlab.dnc.Interface or any object with the same
-    attribute names) is compared with memlab.dnc.parse_interface: where it lies
-    in xi, its shape and its activation.
-
-    Args:
-        student: your ``parse_interface``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"parse_interface: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    Each field of the result (a memlab.dnc.Interface, or any object with its attribute names):
+    where it lies in xi, its shape and its activation (DNC, Graves et al. 2016, Methods).
     """
     names = [name for name, _, _ in dnc.interface_fields(1, 1)]
     order = ", ".join(names)

@@ -43,26 +43,12 @@ def write_weighting(student: Callable) -> None:
     """Check ``write_weighting(allocation, content, allocation_gate, write_gate) -> [B,N]``.
 
     allocation [B,N], content [B,N], allocation_gate [B], write_gate [B]:
-    w^w = g^w [g^a a + (1 - g^a) c^w] -> [B, N], against memlab.addressing.write_weighting.
-
-    Args:
-        student: your ``write_weighting``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"write_weighting: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    w^w = g^w [g^a a + (1 - g^a) c^w] (DNC, Graves et al. 2016).
     """
     params = ("allocation", "content", "allocation_gate", "write_gate")
     with checking("write_weighting", student, params) as c:
         __tracebackhide__ = True
-
-        def run(a, cw, ga, gw, on):
-            __tracebackhide__ = True
-            out = c.call((a, cw, ga, gw), on)
-            return c.tensor(out, a.shape, "[B, N]", a.dtype, on)
+        run = c.returns("[B, N]")
 
         g = gen(1)
         a, cw = simplex(g, 2, 5), simplex(g, 2, 5)
@@ -76,14 +62,11 @@ def write_weighting(student: Callable) -> None:
             gw = torch.full((2,), gw_value, dtype=F64)
             on = (f"random allocation and content weightings [B=2, N=5], allocation gate "
                   f"{ga_value:g}, write gate {gw_value:g}")
-            c.compare(run(a, cw, ga, gw, on), expected, on, WRITE_WEIGHTING_MISTAKES,
-                      (a, cw, ga, gw),
-                      what=f"values ({what})")
-            c.passed()
+            c.case(run, (a, cw, ga, gw), expected, on, WRITE_WEIGHTING_MISTAKES,
+                   what=f"values ({what})")
 
         c.random_cases(run, A.write_weighting, _write_inputs, "B N",
-                       ((3, 6), (1, 1), (5, 9), (4, 4)),
-                       WRITE_WEIGHTING_MISTAKES)
+                       ((3, 6), (1, 1), (5, 9), (4, 4)), WRITE_WEIGHTING_MISTAKES)
         c.float32_case(run, A.write_weighting, _write_inputs, "B N", (2, 5))
 
 
@@ -122,26 +105,12 @@ def _read_inputs(g: torch.Generator, dtype: torch.dtype, B: int, R: int, N: int)
 def read_weighting(student: Callable) -> None:
     """Check ``read_weighting(backward, content, forward [B,R,N], read_modes [B,R,3]) -> [B,R,N]``.
 
-    w^r = pi[0] b + pi[1] c + pi[2] f, modes in the paper's order (backward,
-    content, forward), against memlab.addressing.read_weighting.
-
-    Args:
-        student: your ``read_weighting``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"read_weighting: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    w^r = pi[0] b + pi[1] c + pi[2] f, the modes in the paper's order (backward, content,
+    forward) (DNC, Graves et al. 2016).
     """
     with checking("read_weighting", student, ("backward", "content", "forward", "read_modes")) as c:
         __tracebackhide__ = True
-
-        def run(b, cr, f, pi, on):
-            __tracebackhide__ = True
-            out = c.call((b, cr, f, pi), on)
-            return c.tensor(out, b.shape, "[B, R, N]", b.dtype, on)
+        run = c.returns("[B, R, N]")
 
         g = gen(1)
         b, cr, f = simplex(g, 2, 3, 6), simplex(g, 2, 3, 6), simplex(g, 2, 3, 6)

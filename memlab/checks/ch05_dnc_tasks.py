@@ -17,21 +17,10 @@ __all__ = ["copy_batch", "bit_errors"]
 def copy_batch(student: Callable) -> None:
     """Check ``copy_batch(batch_size, length, width, generator) -> (inputs, targets, mask)``.
 
-    The batch must have memlab's CopyTask format (``CopyTask(width, L, L).batch``)
-    with every sample of length exactly L: inputs [B, 2L+1, width+1] (the bits on
-    steps 0..L-1, the delimiter on the last channel at step L), targets
-    [B, 2L+1, width] (the bits again on steps L+1..2L), mask [B, 2L+1] (1 on
-    steps L+1..2L); random bits drawn from ``generator``.
-
-    Args:
-        student: your ``copy_batch``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"copy_batch: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    memlab's copy task (``CopyTask(width, L, L).batch``, NTM section 4.1), every sample L long:
+    inputs [B, 2L+1, width+1] (random bits from ``generator`` on steps 0..L-1, the delimiter on
+    the last channel at step L), targets [B, 2L+1, width] (the bits again on steps L+1..2L),
+    mask [B, 2L+1] (1 on steps L+1..2L).
     """
     with checking("copy_batch", student, ("batch_size", "length", "width", "generator")) as c:
         __tracebackhide__ = True
@@ -174,18 +163,7 @@ BIT_ERRORS_MISTAKES = [
 def bit_errors(student: Callable) -> None:
     """Check ``bit_errors(logits [B,T,O], targets [B,T,O], mask [B,T]) -> [B]``.
 
-    Wrong bits per sequence, logits thresholded at 0, on the steps where mask
-    is 1 only (memlab.tasks.bit_errors).
-
-    Args:
-        student: your ``bit_errors``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"bit_errors: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    Wrong bits per sequence: the logits thresholded at 0, on the steps where mask is 1 only.
     """
     with checking("bit_errors", student, ("logits", "targets", "mask")) as c:
         __tracebackhide__ = True
@@ -200,10 +178,9 @@ def bit_errors(student: Callable) -> None:
         targets = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]],
                                 [[0.0, 0.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]]], dtype=F64)
         mask = torch.tensor([[0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0]], dtype=F64)
-        on = (f"logits {fmt(logits)}, targets {fmt(targets)}, mask {fmt(mask)}")
-        c.compare(run(logits, targets, mask, on), tasks.bit_errors(logits, targets, mask), on,
-                  BIT_ERRORS_MISTAKES, (logits, targets, mask))
-        c.passed()
+        c.case(run, (logits, targets, mask), tasks.bit_errors(logits, targets, mask),
+               f"logits {fmt(logits)}, targets {fmt(targets)}, mask {fmt(mask)}",
+               BIT_ERRORS_MISTAKES)
 
         logits = torch.full((2, 3, 4), 5.0, dtype=F64)
         targets = torch.zeros(2, 3, 4, dtype=F64)

@@ -98,18 +98,8 @@ def _stability_check(c: Check, reference: Callable, shape, dims_text: str) -> No
 def bits_per_sequence(student: Callable) -> None:
     """Check ``bits_per_sequence(logits [B,T,O], targets [B,T,O], mask [B,T]) -> [B]``.
 
-    The NTM paper's cost: binary cross-entropy summed over the counted steps and
-    channels, in bits (memlab.tasks.bits_per_sequence).
-
-    Args:
-        student: your ``bits_per_sequence``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"bits_per_sequence: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    The NTM paper's cost per sequence: binary cross-entropy summed over the counted steps and
+    channels, in bits.
     """
     with checking("bits_per_sequence", student, ("logits", "targets", "mask")) as c:
         __tracebackhide__ = True
@@ -145,19 +135,8 @@ def bits_per_sequence(student: Callable) -> None:
 def masked_bce(student: Callable) -> None:
     """Check ``masked_bce(logits [B,T,O], targets [B,T,O], mask [B,T]) -> scalar``.
 
-    The training loss: the masked binary cross-entropy summed over every sample,
-    divided by the number of counted bits (mask.sum() * O), in nats
-    (memlab.tasks.masked_bce).
-
-    Args:
-        student: your ``masked_bce``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"masked_bce: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    The training loss: the masked binary cross-entropy summed over every sample, divided by the
+    number of counted bits (mask.sum() * O), in nats.
     """
     with checking("masked_bce", student, ("logits", "targets", "mask")) as c:
         __tracebackhide__ = True

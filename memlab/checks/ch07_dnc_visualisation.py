@@ -16,7 +16,6 @@ from .harness import (
     MASK_NOTE,
     Mistake,
     checking,
-    close,
     fmt,
     gen,
     masks,
@@ -59,26 +58,11 @@ def _read_mode_inputs(g: torch.Generator, dtype: torch.dtype, B: int, T: int, R:
 def read_mode_usage(student: Callable) -> None:
     """Check ``read_mode_usage(read_modes [B,T,R,3], mask [B,T]) -> [R,3]``.
 
-    The mean read mode of each head over the steps where mask is 1, all samples
-    pooled (memlab.analysis.read_mode_usage).
-
-    Args:
-        student: your ``read_mode_usage``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"read_mode_usage: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    The mean read mode of each head over the steps where mask is 1, all samples pooled.
     """
     with checking("read_mode_usage", student, ("read_modes", "mask")) as c:
         __tracebackhide__ = True
-
-        def run(pi, mask, on):
-            __tracebackhide__ = True
-            out = c.call((pi, mask), on)
-            return c.tensor(out, (pi.shape[2], 3), "[R, 3]", pi.dtype, on)
+        run = c.returns("[R, 3]", lambda pi, mask: (pi.shape[2], 3))
 
         B, T, R = 2, 5, 3
         mask = torch.tensor([[0, 1, 1, 1, 0], [1, 1, 0, 0, 0]], dtype=F64)
@@ -93,24 +77,19 @@ def read_mode_usage(student: Callable) -> None:
 
         # forward where mask is 1, backward elsewhere
         pi = torch.where(mask[:, :, None, None].bool(), one_hot(2, 3), one_hot(0, 3))
-        pi = pi.expand(B, T, R, 3)
-        pi = pi.clone()
-        on = "read_modes 'forward' on the steps where mask is 1 and 'backward' elsewhere"
-        out = run(pi, mask, on)
-        if not close(out, one_hot(2, 3).expand(R, 3), 1e-8, 1e-6):
-            c.compare(out, one_hot(2, 3).expand(R, 3), on, READ_MODE_USAGE_MISTAKES, (pi, mask),
-                      what="values (only the steps where mask is 1 count)")
-        c.passed()
+        pi = pi.expand(B, T, R, 3).clone()
+        c.case(run, (pi, mask), one_hot(2, 3).expand(R, 3),
+               "read_modes 'forward' on the steps where mask is 1 and 'backward' elsewhere",
+               READ_MODE_USAGE_MISTAKES, what="values (only the steps where mask is 1 count)")
 
         # pooled over samples: 1 counted step of backward and 3 of forward -> [0.25, 0, 0.75]
         mask = torch.tensor([[1, 0, 0, 0], [1, 1, 1, 0]], dtype=F64)
         pi = torch.stack([one_hot(0, 3).expand(4, 1, 3), one_hot(2, 3).expand(4, 1, 3)]).clone()
         pi[mask == 0] = one_hot(1, 3)
-        on = ("one head; sample 0 reads backward on its 1 counted step, sample 1 reads forward "
-              "on its 3 counted steps, both read by content on the steps not counted")
-        c.compare(run(pi, mask, on), torch.tensor([[0.25, 0.0, 0.75]], dtype=F64), on,
-                  READ_MODE_USAGE_MISTAKES, (pi, mask))
-        c.passed()
+        c.case(run, (pi, mask), torch.tensor([[0.25, 0.0, 0.75]], dtype=F64),
+               "one head; sample 0 reads backward on its 1 counted step, sample 1 reads forward "
+               "on its 3 counted steps, both read by content on the steps not counted",
+               READ_MODE_USAGE_MISTAKES)
 
         for (pi, mask), on in seeded(_read_mode_inputs, "B T R",
                                      ((3, 8, 2), (1, 5, 1), (4, 6, 4), (2, 10, 3)), MASK_NOTE):
@@ -143,18 +122,8 @@ def _written_link(order: Sequence[int], N: int) -> Tensor:
 def link_chain(student: Callable) -> None:
     """Check ``link_chain(link [N,N], start, length) -> list[int]``.
 
-    Follow forward links: the slot after j is argmax_i L[i, j]; returns
-    ``length`` slots beginning with ``start`` (memlab.analysis.link_chain).
-
-    Args:
-        student: your ``link_chain``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"link_chain: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    The forward links followed from start: the slot after j is argmax_i L[i, j]; ``length``
+    slots, start the first.
     """
     with checking("link_chain", student, ("link", "start", "length")) as c:
         __tracebackhide__ = True

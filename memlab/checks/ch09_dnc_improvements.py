@@ -7,16 +7,13 @@ import torch
 from torch import Tensor
 
 from .. import addressing as A
+from .ch02_dnc_memory import _softmax_beta
 from .harness import F64, Mistake, checking, close, fmt, gen, rand, randn, simplex
 
 __all__ = ["masked_content_weights", "sharpen_links"]
 
 
 # =========================================================================== masked content weights
-
-def _softmax_beta(similarity: Tensor, strengths: Tensor) -> Tensor:
-    return torch.softmax(similarity * strengths.unsqueeze(-1), dim=-1)
-
 
 def _key_only(memory: Tensor, keys: Tensor, mask: Tensor) -> Tensor:
     """The mask applied to the key only, the memory compared whole."""
@@ -66,30 +63,15 @@ def _masked_inputs(g: torch.Generator, dtype: torch.dtype, B: int, N: int, W: in
 def masked_content_weights(student: Callable) -> None:
     """Check ``masked_content_weights(memory, keys, strengths, mask) -> [B,H,N]``.
 
-    memory [B,N,W], keys [B,H,W], strengths [B,H], mask [B,H,W]. The masked content look-up of
-    Csordás & Schmidhuber (2019): softmax over the slots of beta * D(k o m, M[i] o m), D the
-    cosine similarity (memlab.addressing.content_weights with its ``mask`` argument).
-
-    Args:
-        student: your ``masked_content_weights``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"masked_content_weights: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    memory [B,N,W], keys [B,H,W], strengths [B,H], mask [B,H,W]: softmax_i(beta D(k o m,
+    M[i] o m)), D the cosine similarity (Csordás & Schmidhuber 2019; memlab.addressing's
+    content_weights with its ``mask``).
     """
     atol, rtol = 1e-6, 1e-4  # another epsilon in the norms is fine
     params = ("memory", "keys", "strengths", "mask")
     with checking("masked_content_weights", student, params) as c:
         __tracebackhide__ = True
-
-        def run(memory, keys, strengths, mask, on):
-            __tracebackhide__ = True
-            out = c.call((memory, keys, strengths, mask), on)
-            B, N = memory.shape[:2]
-            return c.tensor(out, (B, keys.shape[1], N), "[B, H, N]", memory.dtype, on)
+        run = c.returns("[B, H, N]", lambda m, k, b, mask: (m.shape[0], k.shape[1], m.shape[1]))
 
         # two slots share the key half and differ in the value half: masked to the key half,
         # the look-up must not tell them apart; the unmasked one prefers the slot like the key
@@ -114,12 +96,9 @@ def masked_content_weights(student: Callable) -> None:
         g = gen(3)
         memory, keys, strengths, _ = _masked_inputs(g, F64, B=2, N=5, W=4, H=3)
         ones = torch.ones_like(keys)
-        on = "random memory [B=2, N=5, W=4], keys [H=3] and a mask of ones"
-        c.compare(run(memory, keys, strengths, ones, on),
-                  A.content_weights(memory, keys, strengths),
-                  on, MASKED_MISTAKES, (memory, keys, strengths, ones), atol=atol, rtol=rtol,
-                  what="weights (a mask of ones must give the unmasked look-up)")
-        c.passed()
+        c.case(run, (memory, keys, strengths, ones), A.content_weights(memory, keys, strengths),
+               "random memory [B=2, N=5, W=4], keys [H=3] and a mask of ones", MASKED_MISTAKES,
+               atol=atol, rtol=rtol, what="weights (a mask of ones must give the unmasked look-up)")
 
         c.random_cases(run, lambda m, k, b, mask: A.content_weights(m, k, b, mask), _masked_inputs,
                        "B N W H", [(2, 5, 4, 3), (1, 16, 8, 2), (3, 7, 6, 1)], MASKED_MISTAKES,
@@ -157,40 +136,23 @@ def sharpen_links(student: Callable) -> None:
     """Check ``sharpen_links(weights [B,R,N], sharpness [B,R]) -> [B,R,N]``.
 
     S(d, s)_i = d_i^s / sum_j d_j^s per read head (Csordás & Schmidhuber 2019), finite for an
-    all-zero row (no link yet) and for large s (memlab.addressing.sharpen_links).
-
-    Args:
-        student: your ``sharpen_links``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"sharpen_links: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    all-zero row (no link yet) and for large s.
     """
     atol, rtol = 1e-6, 1e-4  # another epsilon inside the power is fine
     with checking("sharpen_links", student, ("weights", "sharpness")) as c:
         __tracebackhide__ = True
-
-        def run(weights, sharpness, on):
-            __tracebackhide__ = True
-            out = c.call((weights, sharpness), on)
-            return c.tensor(out, weights.shape, "[B, R, N]", weights.dtype, on)
+        run = c.returns("[B, R, N]")
 
         d = torch.tensor([[[0.5, 0.3, 0.2, 0.0]]], dtype=F64)
         s = torch.tensor([[2.0]], dtype=F64)
-        on = "d = [0.5, 0.3, 0.2, 0] with s = 2"
         expected = torch.tensor([[[0.25, 0.09, 0.04, 0.0]]], dtype=F64) / 0.38
-        c.compare(run(d, s, on), expected, on, SHARPEN_MISTAKES, (d, s), atol=1e-6, rtol=1e-5,
-                  what="weights (0.5^2, 0.3^2, 0.2^2, 0 over their sum 0.38)")
-        c.passed()
+        c.case(run, (d, s), expected, "d = [0.5, 0.3, 0.2, 0] with s = 2", SHARPEN_MISTAKES,
+               atol=1e-6, rtol=1e-5, what="weights (0.5^2, 0.3^2, 0.2^2, 0 over their sum 0.38)")
 
         # s = 1 gives the distribution back, normalised
-        on = "d = [0.5, 0.3, 0.2, 0] with s = 1"
-        c.compare(run(d, torch.ones_like(s), on), d, on, SHARPEN_MISTAKES, (d, torch.ones_like(s)),
-                  atol=atol, rtol=rtol, what="weights (s = 1 must leave a distribution unchanged)")
-        c.passed()
+        c.case(run, (d, torch.ones_like(s)), d, "d = [0.5, 0.3, 0.2, 0] with s = 1",
+               SHARPEN_MISTAKES, atol=atol, rtol=rtol,
+               what="weights (s = 1 must leave a distribution unchanged)")
 
         # an all-zero row (a head with no link to follow yet) and a very large s stay finite
         d = torch.tensor([[[0.0, 0.0, 0.0], [0.6, 0.4, 0.0]]], dtype=F64)

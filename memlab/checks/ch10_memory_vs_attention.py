@@ -61,37 +61,22 @@ def dot_product_weights(student: Callable) -> None:
     """Check ``dot_product_weights(memory_keys [B,N,D], queries [B,H,D]) -> [B,H,N]``.
 
     Scaled dot-product attention weights softmax_i(q . K[i] / sqrt(D)) (Vaswani et al. 2017,
-    eq. 1), one row per query (memlab.attention.dot_product_weights, called without a mask).
-
-    Args:
-        student: your ``dot_product_weights``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"dot_product_weights: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    eq. 1), one row per query; memlab's is called without a mask.
     """
     atol, rtol = 1e-8, 1e-6
     with checking("dot_product_weights", student, ("memory_keys", "queries")) as c:
         __tracebackhide__ = True
-
-        def run(memory_keys, queries, on):
-            __tracebackhide__ = True
-            out = c.call((memory_keys, queries), on)
-            B, N = memory_keys.shape[:2]
-            return c.tensor(out, (B, queries.shape[1], N), "[B, H, N]", memory_keys.dtype, on)
+        run = c.returns("[B, H, N]", lambda K, q: (K.shape[0], q.shape[1], K.shape[1]))
 
         # q . K = [6, 0, 0] / sqrt(4) = [3, 0, 0]: every usual mistake gives other scores
         keys = torch.tensor([[[2.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]],
                             dtype=F64)
         query = torch.tensor([[[3.0, 0.0, 0.0, 0.0]]], dtype=F64)
-        on = "keys [2,0,0,0], [0,1,0,0], [0,0,0,0] and the query [3,0,0,0] (D = 4)"
         expected = torch.softmax(torch.tensor([[[3.0, 0.0, 0.0]]], dtype=F64), dim=-1)
-        c.compare(run(keys, query, on), expected, on, DOT_PRODUCT_MISTAKES, (keys, query),
-                  atol=atol, rtol=rtol, what="weights (softmax of q . K[i] / sqrt(4) = [3, 0, 0])")
-        c.passed()
+        c.case(run, (keys, query), expected,
+               "keys [2,0,0,0], [0,1,0,0], [0,0,0,0] and the query [3,0,0,0] (D = 4)",
+               DOT_PRODUCT_MISTAKES, atol=atol, rtol=rtol,
+               what="weights (softmax of q . K[i] / sqrt(4) = [3, 0, 0])")
 
         # the length of a stored key counts: two keys that point the same way differ
         keys = torch.tensor([[[1.0, 0.0], [3.0, 0.0], [0.0, 1.0]]], dtype=F64)
@@ -170,29 +155,15 @@ def _delta_inputs(g: torch.Generator, dtype: torch.dtype, B: int, Dv: int, Dk: i
 def delta_rule_update(student: Callable) -> None:
     """Check ``delta_rule_update(fast_weights, key, value, beta) -> [B,Dv,Dk]``.
 
-    fast_weights [B,Dv,Dk], key [B,Dk], value [B,Dv], beta [B]. The delta rule
-    W + beta (v - W k) k^T of Schlag, Irie & Schmidhuber (2021): erase what the key retrieves,
-    then write (memlab.attention.delta_rule_update).
-
-    Args:
-        student: your ``delta_rule_update``, with the arguments above in the same order.
-
-    Returns:
-        None; prints ``"delta_rule_update: all <n> checks passed"``.
-
-    Raises:
-        AssertionError: a property fails; the message says which, and names the known mistake
-            that the result matches, if any.
+    fast_weights [B,Dv,Dk], key [B,Dk], value [B,Dv], beta [B]: the delta rule
+    W + beta (v - W k) k^T (Schlag, Irie & Schmidhuber 2021), erase what the key retrieves,
+    then write.
     """
     atol, rtol = 1e-8, 1e-6
     params = ("fast_weights", "key", "value", "beta")
     with checking("delta_rule_update", student, params) as c:
         __tracebackhide__ = True
-
-        def run(fast_weights, key, value, beta, on):
-            __tracebackhide__ = True
-            out = c.call((fast_weights, key, value, beta), on)
-            return c.tensor(out, fast_weights.shape, "[B, Dv, Dk]", fast_weights.dtype, on)
+        run = c.returns("[B, Dv, Dk]")
 
         # sample 0: beta = 1 and a unit key, so W' k must be v; sample 1: beta = 0.5
         W = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [3.0, 0.0, 1.0]], dtype=F64)

@@ -1,18 +1,15 @@
 """What every exercise check shares: running the student's function, comparing, reporting.
 
-A check module builds on four pieces:
+A check is ``with checking(name, student, params) as c:`` around its cases; ``c``
+is a :class:`Check`, whose methods run the student's function (``call``, or the
+``run`` that ``returns`` builds), validate its result (``tensor``), compare it
+with memlab's (``compare`` and ``case`` for one input, ``random_cases`` and
+``float32_case`` for the seeded ones) naming the :class:`Mistake` it matches,
+and backpropagate through it (``grad``). The contract this gives every check is
+stated once, in the docstring of :mod:`memlab.checks`.
 
-- ``checking(name, student, params)``: the context that runs one check and
-  yields a :class:`Check`; it restores the global random state and thread
-  count, and prints the one success line.
-- :class:`Check`: ``call`` runs the student's function (inputs must come back
-  unchanged), ``tensor`` validates the result's type, shape, dtype and
-  finiteness, ``compare`` compares with the reference and names a known
-  mistake, ``grad`` backpropagates, ``passed`` counts a passed property.
-- ``random_cases`` and ``float32_case`` on :class:`Check`: the seeded
-  random-size comparisons and the float32-plus-gradient case that end most
-  checks; ``seeded`` yields the same inputs for a loop of one's own.
-- :class:`Mistake`: one known wrong answer, a function of the check's inputs.
+IPython and pytest leave out of a traceback the frames that set ``__tracebackhide__ = True``:
+every function a failure passes through does, so the student sees their own frames only.
 """
 from __future__ import annotations
 
@@ -50,14 +47,7 @@ def _num(x: Any) -> str:
 
 
 def fmt(value: Any) -> str:
-    """A short printable form of a tensor (or nested list), 4 significant digits.
-
-    Args:
-        value: a tensor, a (nested) list or tuple, or a number.
-
-    Returns:
-        The text, e.g. ``[0.25, 1, 0]``.
-    """
+    """A tensor, (nested) list or number as short text, 4 significant digits: ``[0.25, 1, 0]``."""
     if isinstance(value, Tensor):
         value = value.detach().cpu()
         if value.dtype == torch.bool:
@@ -69,28 +59,12 @@ def fmt(value: Any) -> str:
 
 
 def dims(shape: Sequence[int]) -> str:
-    """A shape as text, e.g. ``[2, 3]``.
-
-    Args:
-        shape: a torch.Size or a sequence of ints.
-
-    Returns:
-        The text.
-    """
+    """A shape as text, e.g. ``[2, 3]``."""
     return "[" + ", ".join(str(int(s)) for s in shape) + "]"
 
 
 def describe(dtype: torch.dtype, seed: int, **sizes: int) -> str:
-    """The text naming random inputs, e.g. ``random float64 inputs with B=2, N=5 (seed 10)``.
-
-    Args:
-        dtype: the inputs' dtype.
-        seed: the generator's seed.
-        **sizes: the sizes, by name, in the order to show.
-
-    Returns:
-        The text.
-    """
+    """The text naming random inputs, e.g. ``random float64 inputs with B=2, N=5 (seed 10)``."""
     text = ", ".join(f"{k}={v}" for k, v in sizes.items())
     return f"random {str(dtype).replace('torch.', '')} inputs with {text} (seed {seed})"
 
@@ -98,17 +72,7 @@ def describe(dtype: torch.dtype, seed: int, **sizes: int) -> str:
 # =========================================================================== comparing
 
 def close(got: Any, expected: Tensor, atol: float, rtol: float) -> bool:
-    """got is a tensor of expected's shape, equal to it within the tolerances (compared in float64).
-
-    Args:
-        got: the student's result (any object).
-        expected: the reference.
-        atol: the absolute tolerance.
-        rtol: the relative tolerance.
-
-    Returns:
-        True when they match.
-    """
+    """got is a tensor of expected's shape, equal to it within the tolerances (in float64)."""
     if not isinstance(got, Tensor) or got.shape != expected.shape:
         return False
     got64 = got.detach().to(F64)
@@ -124,14 +88,7 @@ def _same(a: Tensor, b: Tensor) -> bool:
 
 
 def landing(out: Tensor) -> int | None:
-    """The slot a [1, 1, N] output puts (almost) all its weight on, else None.
-
-    Args:
-        out: [1, 1, N], a weighting.
-
-    Returns:
-        The slot index, or None when the weight is not (within 1e-5) one-hot.
-    """
+    """The slot a [1, 1, N] weighting puts (within 1e-5) all its weight on, else None."""
     row = out.detach().to(F64).reshape(-1)
     slot = int(row.argmax())
     is_one_hot = abs(float(row[slot]) - 1.0) < 1e-5 and float(row.abs().sum()) < 1 + 1e-5
@@ -139,89 +96,36 @@ def landing(out: Tensor) -> int | None:
 
 
 # =========================================================================== input makers
+# Every random value is drawn in float64 from a seeded generator, then cast: the same numbers
+# whatever the dtype, and the global random state stays untouched.
 
 def gen(seed: int) -> torch.Generator:
-    """A CPU generator with this seed (the global random state stays untouched).
-
-    Args:
-        seed: the seed.
-
-    Returns:
-        A torch.Generator.
-    """
+    """A CPU generator with this seed."""
     return torch.Generator().manual_seed(seed)
 
 
 def randn(g: torch.Generator, *shape: int, dtype=F64) -> Tensor:
-    """Standard normal values, drawn in float64 (the same numbers whatever the dtype).
-
-    Args:
-        g: the generator.
-        *shape: the tensor's shape.
-        dtype: the dtype returned.
-
-    Returns:
-        [*shape].
-    """
+    """Standard normal values of this shape."""
     return torch.randn(shape, generator=g, dtype=F64).to(dtype)
 
 
 def rand(g: torch.Generator, *shape: int, low=0.0, high=1.0, dtype=F64) -> Tensor:
-    """Uniform values in [low, high), drawn in float64.
-
-    Args:
-        g: the generator.
-        *shape: the tensor's shape.
-        low: the smallest value.
-        high: the bound above.
-        dtype: the dtype returned.
-
-    Returns:
-        [*shape].
-    """
+    """Uniform values in [low, high) of this shape."""
     return (low + (high - low) * torch.rand(shape, generator=g, dtype=F64)).to(dtype)
 
 
 def simplex(g: torch.Generator, *shape: int, dtype=F64) -> Tensor:
-    """Strictly positive distributions along the last axis.
-
-    Args:
-        g: the generator.
-        *shape: the tensor's shape.
-        dtype: the dtype returned.
-
-    Returns:
-        [*shape], summing to 1 along the last axis.
-    """
+    """Strictly positive distributions along the last axis."""
     return torch.softmax(1.5 * torch.randn(shape, generator=g, dtype=F64), dim=-1).to(dtype)
 
 
 def one_hot(index: int, size: int, dtype=F64) -> Tensor:
-    """[size] zeros with a 1 at index.
-
-    Args:
-        index: where the 1 goes.
-        size: the length.
-        dtype: the dtype returned.
-
-    Returns:
-        [size].
-    """
+    """[size] zeros with a 1 at index."""
     return F.one_hot(torch.tensor(index), size).to(dtype)
 
 
 def masks(g: torch.Generator, batch: int, steps: int, dtype=F64) -> Tensor:
-    """[B, T] masks of one block of ones each, of different lengths across samples.
-
-    Args:
-        g: the generator.
-        batch: B, the number of samples.
-        steps: T, at least 2.
-        dtype: the dtype returned.
-
-    Returns:
-        [B, T], each row one run of 1s (1 to T - 1 long) and 0 elsewhere.
-    """
+    """[B, T] masks, each one run of 1 to T - 1 ones, of different lengths across samples."""
     lengths = torch.randint(1, steps, (batch,), generator=g)
     if batch >= 2 and bool((lengths == lengths[0]).all()):
         lengths[1] = lengths[0] % (steps - 1) + 1
@@ -231,18 +135,7 @@ def masks(g: torch.Generator, batch: int, steps: int, dtype=F64) -> Tensor:
 
 
 def metric_inputs(g: torch.Generator, dtype: torch.dtype, B: int, T: int, O: int):  # noqa: E741
-    """logits [B, T, O], 0/1 targets [B, T, O] and masks [B, T] for the sequence metrics.
-
-    Args:
-        g: the generator.
-        dtype: the dtype of all three.
-        B: the batch size.
-        T: the steps.
-        O: the output channels.
-
-    Returns:
-        (logits [B, T, O], targets [B, T, O], mask [B, T]).
-    """
+    """(logits [B, T, O], 0/1 targets [B, T, O], masks [B, T]) for the sequence metrics."""
     logits = 3 * randn(g, B, T, O, dtype=dtype)
     targets = torch.randint(0, 2, (B, T, O), generator=g).to(dtype)
     return logits, targets, masks(g, B, T, dtype=dtype)
@@ -251,18 +144,9 @@ def metric_inputs(g: torch.Generator, dtype: torch.dtype, B: int, T: int, O: int
 def seeded(make: Callable[..., tuple], names: str, cases: Sequence[Sequence[int]], note: str = "",
            dtypes: Sequence[torch.dtype] = (F64,),
            first_seed: int = 10) -> Iterator[tuple[tuple, str]]:
-    """The seeded random-size inputs: one (inputs, description) per case.
+    """(make(generator, dtype, **sizes), description) per case of sizes, named by names ("B N").
 
-    Args:
-        make: ``make(generator, dtype, **sizes) -> inputs``, the tuple of arguments to test on.
-        names: the size names, space separated, e.g. ``"B H N"``.
-        cases: one tuple of sizes per case, in the order of names.
-        note: appended to each description.
-        dtypes: the dtype of a case is ``dtypes[seed % len(dtypes)]``.
-        first_seed: the seed of the first case; each next case adds 1.
-
-    Returns:
-        An iterator of (inputs, description) pairs, one per case.
+    Case k has the seed first_seed + k and the dtype ``dtypes[seed % len(dtypes)]``.
     """
     keys = names.split()
     for seed, values in enumerate(cases, first_seed):
@@ -274,13 +158,7 @@ def seeded(make: Callable[..., tuple], names: str, cases: Sequence[Sequence[int]
 # =========================================================================== the check
 
 class Check:
-    """Runs the student's function and turns every failure into a readable AssertionError.
-
-    Args:
-        name: the check's name, which starts every message.
-        student: the student's function.
-        params: the names of its parameters, for the messages.
-    """
+    """Runs student (its parameters named params) and turns each failure into an AssertionError."""
 
     def __init__(self, name: str, student: Callable, params: Sequence[str]):
         self.name = name
@@ -290,42 +168,18 @@ class Check:
 
     # ------------------------------------------------------------------ reporting
     def fail(self, message: str, cause: BaseException | None = None) -> NoReturn:
-        """Raise the AssertionError ``"<name>: <message>"``.
-
-        Args:
-            message: what went wrong.
-            cause: the exception to chain, or None.
-
-        Returns:
-            Never.
-        """
-        __tracebackhide__ = True  # IPython and pytest show the student's frames only
+        """Raise ``AssertionError("<name>: <message>")``, chained to cause."""
+        __tracebackhide__ = True
         raise AssertionError(f"{self.name}: {message}") from cause
 
     def passed(self) -> None:
-        """Count one passed property (the success line reports the count).
-
-        Returns:
-            None.
-        """
+        """Count one passed property (the success line reports the count)."""
         self.count += 1
 
     # ------------------------------------------------------------------ running
     def call(self, args: Sequence[Any], on: str) -> Any:
-        """The student's result on args; the inputs must come back unchanged.
-
-        Args:
-            args: the arguments, in the order of params.
-            on: the text naming the inputs, for the messages.
-
-        Returns:
-            Whatever the student's function returned.
-
-        Raises:
-            AssertionError: the function raised (chained), or changed an input in place.
-            NotImplementedError: passed through from the function (the exercise is not done).
-        """
-        __tracebackhide__ = True  # IPython and pytest show the student's frames only
+        """The student's result on args (``on`` names them); the inputs must come back unchanged."""
+        __tracebackhide__ = True
         copies = [_clone(a) for a in args]
         try:
             result = self.student(*args)
@@ -350,21 +204,8 @@ class Check:
 
     def tensor(self, out: Any, shape: Sequence[int], dims_text: str, dtype: torch.dtype, on: str,
                what: str = "the result", dtype_hint: str | None = None) -> Tensor:
-        """out must be a finite Tensor of this shape (named dims_text, e.g. "[B, N]") and dtype.
-
-        Args:
-            out: the student's result.
-            shape: the expected shape.
-            dims_text: the shape in letters, e.g. ``"[B, N]"``.
-            dtype: the expected dtype.
-            on: the text naming the inputs.
-            what: what out is, for the messages.
-            dtype_hint: the advice when the dtype is wrong (a default one when None).
-
-        Returns:
-            ``out``, validated.
-        """
-        __tracebackhide__ = True  # IPython and pytest show the student's frames only
+        """out, checked to be a finite Tensor of this shape (in letters: dims_text) and dtype."""
+        __tracebackhide__ = True
         if not isinstance(out, Tensor):
             hint = ""
             if out is None:
@@ -394,22 +235,23 @@ class Check:
             self.fail(f"{what} contains NaN or inf (first at index {list(bad)})\n  on {on}")
         return out
 
+    def returns(self, dims_text: str,
+                shape: Callable[..., Sequence[int]] | None = None) -> Callable[..., Tensor]:
+        """``run(*inputs, on)``: the student's result, a tensor of the first input's dtype.
+
+        Its shape is ``shape(*inputs)``, by default the first input's shape.
+        """
+        def run(*args: Any) -> Tensor:
+            __tracebackhide__ = True
+            *inputs, on = args
+            expected = shape(*inputs) if shape else inputs[0].shape
+            return self.tensor(self.call(inputs, on), expected, dims_text, inputs[0].dtype, on)
+        return run
+
     def diagnose(self, got: Any, mistakes: Sequence[Mistake], inputs: Sequence[Any], on: str,
                  atol: float = 1e-6, rtol: float = 1e-5) -> None:
-        """Fail naming the first mistake whose result on inputs got matches, if any.
-
-        Args:
-            got: the student's result.
-            mistakes: the known mistakes, in the order to try.
-            inputs: the inputs the mistakes are computed from.
-            on: the text naming the inputs.
-            atol: the absolute tolerance of a match.
-            rtol: the relative tolerance of a match.
-
-        Returns:
-            None, when no mistake matches.
-        """
-        __tracebackhide__ = True  # IPython and pytest show the student's frames only
+        """Fail naming the first mistake whose result on inputs got matches, if any."""
+        __tracebackhide__ = True
         for mistake in mistakes:
             variant = mistake.function(*inputs)
             if variant is not None and close(got, variant, atol, rtol):
@@ -418,22 +260,11 @@ class Check:
     def compare(self, got: Tensor, expected: Tensor, on: str, mistakes: Sequence[Mistake] = (),
                 inputs: Sequence[Any] = (), atol: float = 1e-8, rtol: float = 1e-6,
                 what: str = "values") -> None:
-        """got must equal expected; else name the first known mistake it matches on inputs.
+        """got must equal expected; else fail naming the known mistake it matches, if any.
 
-        Args:
-            got: the student's result, validated.
-            expected: the reference.
-            on: the text naming the inputs.
-            mistakes: the known mistakes.
-            inputs: the inputs the mistakes are computed from.
-            atol: the absolute tolerance.
-            rtol: the relative tolerance.
-            what: what is compared, for the message.
-
-        Returns:
-            None, when they match; else the message shows the largest difference.
+        Otherwise the message shows the largest difference.
         """
-        __tracebackhide__ = True  # IPython and pytest show the student's frames only
+        __tracebackhide__ = True
         if close(got, expected, atol, rtol):
             return
         self.diagnose(got, mistakes, inputs, on, max(atol, 1e-6), max(rtol, 1e-5))
@@ -456,21 +287,20 @@ class Check:
             f"  got      {shown_g}\n"
             f"  (largest difference {float(diff.max()):.3g} at index {index})")
 
+    def case(self, run: Callable[..., Tensor], inputs: Sequence[Any], expected: Tensor, on: str,
+             mistakes: Sequence[Mistake] = (), **options: Any) -> None:
+        """One hand-made case: ``run(*inputs, on)`` must equal expected (as compare); one passed."""
+        __tracebackhide__ = True
+        self.compare(run(*inputs, on), expected, on, mistakes, inputs, **options)
+        self.passed()
+
     def grad(self, args: Sequence[Any], on: str, outputs: Callable[[Any], list] | None = None,
              which: Sequence[int] | None = None) -> None:
-        """Gradients must flow from the result back to the float inputs (or those in which).
+        """Gradients must flow from the result back to the float inputs (those in which).
 
-        Args:
-            args: the inputs; float tensors get requires_grad.
-            on: the text naming the inputs.
-            outputs: maps the result to the tensors to backpropagate from (the result itself
-                when None).
-            which: the indices of the inputs that need a gradient (every float one when None).
-
-        Returns:
-            None.
+        ``outputs(result)`` lists the tensors to backpropagate from (the result itself if None).
         """
-        __tracebackhide__ = True  # IPython and pytest show the student's frames only
+        __tracebackhide__ = True
         leaves = [a.detach().clone().requires_grad_(True)
                   if isinstance(a, Tensor) and a.is_floating_point()
                   and (which is None or i in which) else a for i, a in enumerate(args)]
@@ -492,23 +322,11 @@ class Check:
                      make: Callable[..., tuple], names: str, cases: Sequence[Sequence[int]],
                      mistakes: Sequence[Mistake] = (), note: str = "",
                      dtypes: Sequence[torch.dtype] = (F64,), **options: Any) -> None:
-        """The result must match the reference on seeded random inputs of several sizes: one passed.
+        """run must match reference on the :func:`seeded` inputs of make; one passed.
 
-        Args:
-            run: ``run(*inputs, on) -> Tensor``, the student's validated result.
-            reference: memlab's function, ``reference(*inputs)``.
-            make: ``make(generator, dtype, **sizes) -> inputs``, as for :func:`seeded`.
-            names: the size names, space separated, e.g. ``"B H N"``.
-            cases: one tuple of sizes per case, in the order of names.
-            note: appended to each case's description.
-            dtypes: the dtype of a case is ``dtypes[seed % len(dtypes)]``.
-            mistakes: the known mistakes to name when the result is wrong.
-            options: passed to :meth:`compare` (atol, rtol, what).
-
-        Returns:
-            None.
+        ``options`` go to :meth:`compare` (atol, rtol, what).
         """
-        __tracebackhide__ = True  # IPython and pytest show the student's frames only
+        __tracebackhide__ = True
         for inputs, on in seeded(make, names, cases, note, dtypes):
             self.compare(run(*inputs, on), reference(*inputs), on, mistakes, inputs, **options)
         self.passed()
@@ -517,27 +335,11 @@ class Check:
                      make: Callable[..., tuple], names: str, sizes: Sequence[int],
                      atol: float = 1e-6, rtol: float = 1e-5, what: str = "values",
                      grad: bool = True, which: Sequence[int] | None = None) -> None:
-        """float32 inputs (seed 20) must match the reference; then gradients must flow back.
+        """float32 inputs (seed 20) must match reference; one passed, and one for :meth:`grad`.
 
-        One passed for the values and, unless grad is False, one for the gradient.
-
-        Args:
-            run: ``run(*inputs, on) -> Tensor``, the student's validated result.
-            reference: memlab's function, ``reference(*inputs)``.
-            make: ``make(generator, dtype, **sizes) -> inputs``.
-            names: the size names, space separated.
-            sizes: the sizes, in the order of names.
-            atol: the absolute tolerance.
-            rtol: the relative tolerance.
-            what: what is compared, for the message.
-            grad: check the gradient as well.
-            which: the inputs that need a gradient (indices into the inputs), as in
-                :meth:`grad`.
-
-        Returns:
-            None.
+        The gradient is skipped when grad is False; ``which`` is passed to :meth:`grad`.
         """
-        __tracebackhide__ = True  # IPython and pytest show the student's frames only
+        __tracebackhide__ = True
         (inputs, on), = seeded(make, names, [sizes], dtypes=(F32,), first_seed=20)
         self.compare(run(*inputs, on), reference(*inputs), on, atol=atol, rtol=rtol, what=what)
         self.passed()
@@ -548,20 +350,9 @@ class Check:
 
 @contextlib.contextmanager
 def checking(name: str, student: Callable, params: Sequence[str]) -> Iterator[Check]:
-    """Run one check, and print one line on success.
+    """Yield the Check of one run; print the success line after, restore the random state.
 
-    The global random state and thread count are restored after.
-
-    Args:
-        name: the check's name, e.g. ``"shift"``.
-        student: the student's function.
-        params: the names of its parameters.
-
-    Returns:
-        A context manager that yields the Check.
-
-    Raises:
-        TypeError: ``student`` is not callable (e.g. its result was passed instead).
+    Raises ``TypeError`` when student is not callable (its result was passed instead).
     """
     if not callable(student):
         raise TypeError(
@@ -580,20 +371,11 @@ def checking(name: str, student: Callable, params: Sequence[str]) -> Iterator[Ch
 
 def metric_result(c: Check, args: Sequence[Tensor], on: str, shape: Sequence[int], dims_text: str,
                   any_float: bool = False) -> Tensor:
-    """The student's value of a sequence metric on (logits, targets, mask), validated.
+    """The student's sequence metric on args = (logits, targets, mask), validated.
 
-    Args:
-        c: the running Check.
-        args: (logits, targets, mask).
-        on: the text naming the inputs.
-        shape: the expected shape, e.g. (B,).
-        dims_text: the shape in letters, e.g. ``"[B]"``.
-        any_float: any floating dtype is fine (a count); else the logits' dtype is expected.
-
-    Returns:
-        The result, validated.
+    With any_float, any floating dtype is fine (a count); else the logits' dtype is expected.
     """
-    __tracebackhide__ = True  # IPython and pytest show the student's frames only
+    __tracebackhide__ = True
     out = c.call(args, on)
     if isinstance(out, Tensor) and out.dim() == 0 and len(shape) == 1:
         c.fail(f"expected one value per sequence, shape {dims_text} = {dims(shape)}, got a scalar: "
