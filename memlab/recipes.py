@@ -43,24 +43,22 @@ class Recipe:
             positive_number("clip", self.clip)
 
 
+#: One recipe for the recurrent models, measured on each of them.
+RECURRENT = Recipe(
+    "adam", 1e-2, 16, 10.0,
+    measured="DNC, copy of lengths 1-10: 20 of 20 seeds below 0.1 bit errors per sequence within "
+             "400 steps (median 250). NTM, copy of lengths 1-20 with its controller outputs "
+             "clipped to ±20 (its default): 9 of 10 seeds below 0.1 within 3,000 steps (median "
+             "625, slowest 2,775); RMSProp at 3e-4 (momentum 0.9) was about as reliable and "
+             "slower, Adam at 3e-3 or 5e-3 and batches of 32 less reliable, and a curriculum on "
+             "length (5, 10, 20) worse (benchmarks/README.md). The LSTM baseline is trained as "
+             "the DNC is, so that the two compare like for like.",
+)
+
 RECIPES = {
-    "dnc": Recipe(
-        "adam", 1e-2, 16, 10.0,
-        measured="copy, lengths 1-10: 20 of 20 seeds below 0.1 bit errors per sequence within "
-                 "400 steps (median 250).",
-    ),
-    "ntm": Recipe(
-        "adam", 1e-2, 16, 10.0,
-        measured="copy, lengths 1-20, with the NTM's controller outputs clipped to ±20 (its "
-                 "default): 9 of 10 seeds below 0.1 bit errors per sequence within 3,000 steps "
-                 "(median 625, slowest 2,775). RMSProp at 3e-4 (momentum 0.9) was about as "
-                 "reliable and slower, Adam at 3e-3 or 5e-3 and batches of 32 less reliable, and a "
-                 "curriculum on length (5, 10, 20) worse: see benchmarks/README.md.",
-    ),
-    "lstm": Recipe(
-        "adam", 1e-2, 16, 10.0,
-        measured="the baseline is trained as the DNC is, so that the two compare like for like.",
-    ),
+    "dnc": RECURRENT,
+    "ntm": RECURRENT,
+    "lstm": RECURRENT,
     "transformer": Recipe(
         "adam", 1e-3, 16, 1.0,
         measured="reverse, 8 tokens, lengths 1-10, sinusoidal positions, 1,500 steps: step size "
@@ -73,7 +71,7 @@ RECIPES = {
 def recipe(model_or_kind: str | object) -> Recipe:
     """The recipe of a model kind ("dnc", "ntm", "lstm", "transformer") or of a model (``.kind``).
 
-    A model of no known kind gets the default ``Recipe()`` (Adam, 1e-2, batch 16, clip 10).
+    A model of no known kind gets the recurrent models' (Adam, 1e-2, batch 16, clip 10).
     """
     kind = model_or_kind if isinstance(model_or_kind, str) else getattr(model_or_kind, "kind", "")
-    return RECIPES.get(kind, Recipe())
+    return RECIPES.get(kind, RECURRENT)
