@@ -6,8 +6,16 @@ on 127.0.0.1; every page named in ``_toc.yml`` is opened, in reading order, in
 Debian's headless Chromium (the one the browser tests use, driven by Selenium),
 printed to A4 once MathJax has typeset its maths and its images and fonts have
 loaded, and the pages are joined with pypdf, one bookmark per page. No TeX and no
-browser download are involved. The PDF is also copied to
-``_build/html/memlab.pdf``, where the introduction links to it.
+browser download are involved.
+
+Each page is printed with the book's print style sheet, ``book/_static/memlab-print.css``, which
+wraps code lines wider than the column instead of cutting them off. The API reference
+(``book/api``) is left out: it is reference material, searchable on the site, and would take a
+third of the PDF's pages.
+
+The PDF is then copied to ``_build/html/memlab.pdf``, and the introduction's sentence about it,
+which the site build leaves hidden and without a link (so that a site built without a PDF has no
+broken link), is shown with its link to the copy.
 
 Usage::
 
@@ -24,6 +32,7 @@ import base64
 import functools
 import http.server
 import io
+import os
 import shutil
 import sys
 import tempfile
@@ -40,6 +49,21 @@ import sync_badges  # noqa: E402  (the reading order of _toc.yml)
 HTML_DIR = ROOT / "_build" / "html"
 PDF_PATH = ROOT / "_build" / "pdf" / "memlab.pdf"
 SITE_COPY = "memlab.pdf"  # the PDF's name at the root of the site
+PRINT_CSS = ROOT / "book" / "_static" / "memlab-print.css"
+# Pages of the site that the PDF leaves out: the API reference, searchable on the site.
+SITE_ONLY = ("book/api",)
+# The introduction's sentence about the PDF, as the site build writes it (book/intro.md): hidden,
+# its link without a target. show_pdf_link makes it visible and points the link at the PDF.
+PDF_SENTENCE = '<span class="memlab-pdf" hidden>'
+PDF_LINK = '<a class="memlab-pdf-link">'
+
+# Adds the print style sheet to the page (the site's own pages do not load it).
+ADD_STYLE = """
+const style = document.createElement('style');
+style.id = 'memlab-print-css';
+style.textContent = arguments[0];
+document.head.appendChild(style);
+"""
 
 # Resolves to a status once MathJax has typeset the page (or at once if the page loads no MathJax).
 WAIT_FOR_MATHJAX = """
@@ -131,13 +155,33 @@ def print_page(driver) -> bytes:
     return base64.b64decode(driver.print_page(options))
 
 
-def pages_in_order(html_dir: Path, book_root: Path = ROOT) -> list[Path]:
-    """The HTML page of every ``_toc.yml`` entry, in reading order."""
-    pages = [html_dir / f"{entry}.html" for entry in sync_badges.toc_entries(book_root)]
+def pages_in_order(html_dir: Path, book_root: Path = ROOT,
+                   leave_out: tuple[str, ...] = SITE_ONLY) -> list[Path]:
+    """The HTML page of every ``_toc.yml`` entry but those in ``leave_out``, in reading order."""
+    pages = [html_dir / f"{entry}.html" for entry in sync_badges.toc_entries(book_root)
+             if entry not in leave_out]
     missing = [str(p) for p in pages if not p.is_file()]
     if missing:
         raise FileNotFoundError("build the book first (make book); no page " + ", ".join(missing))
     return pages
+
+
+def show_pdf_link(page: Path, html_dir: Path) -> bool:
+    """Show the hidden sentence about the PDF on ``page`` and link it to the site's copy.
+
+    Returns whether the page changed: False for a page without the sentence, or one where it is
+    shown already.
+    """
+    text = page.read_text(encoding="utf-8")
+    if PDF_SENTENCE not in text:
+        return False
+    if text.count(PDF_LINK) != text.count(PDF_SENTENCE):
+        raise ValueError(f"{page}: the hidden sentence about the PDF has no {PDF_LINK}")
+    href = Path(os.path.relpath(html_dir / SITE_COPY, page.parent)).as_posix()
+    text = text.replace(PDF_SENTENCE, '<span class="memlab-pdf">')
+    text = text.replace(PDF_LINK, f'<a class="memlab-pdf-link" href="{href}">')
+    page.write_text(text, encoding="utf-8")
+    return True
 
 
 def build_pdf(html_dir: Path = HTML_DIR, out: Path = PDF_PATH, site_copy: bool = True) -> Path:
@@ -146,12 +190,14 @@ def build_pdf(html_dir: Path = HTML_DIR, out: Path = PDF_PATH, site_copy: bool =
 
     html_dir, out = Path(html_dir), Path(out)
     pages = pages_in_order(html_dir)
+    print_css = PRINT_CSS.read_text(encoding="utf-8")
     writer = PdfWriter()
     started = time.monotonic()
     with serve(html_dir) as base, chromium() as driver:
         for page in pages:
             driver.get(f"{base}/{page.relative_to(html_dir).as_posix()}")
             wait_until_ready(driver)
+            driver.execute_script(ADD_STYLE, print_css)
             title = driver.title.split(" \u2014 ")[0].strip() or page.stem
             reader = PdfReader(io.BytesIO(print_page(driver)))
             first = len(writer.pages)
@@ -166,6 +212,9 @@ def build_pdf(html_dir: Path = HTML_DIR, out: Path = PDF_PATH, site_copy: bool =
         writer.write(handle)
     if site_copy:
         shutil.copy2(out, html_dir / SITE_COPY)
+        for page in pages_in_order(html_dir, leave_out=()):
+            if show_pdf_link(page, html_dir):
+                print(f"{page.relative_to(html_dir)}: links {SITE_COPY}")
     size = out.stat().st_size / 2**20
     print(f"{out}: {len(writer.pages)} pages, {size:.1f} MiB, {time.monotonic() - started:.0f} s")
     return out

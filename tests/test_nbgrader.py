@@ -14,6 +14,10 @@ repository (so it finds no ``checkpoints/`` of a clone), its cache is an empty f
 download address refuses connections. The checkpoints must come from the folder the guide's
 config names through ``MEMLAB_CHECKPOINTS``. The guide's plain ``memlab.assign grade`` route
 runs on the same submissions and must agree, without writing over nbgrader's ``grades.csv``.
+
+The course plan's route (book/course.md) is followed on chapter 2: the release goes out through
+nbgrader's exchange, two students fetch and submit it, the instructor collects, grades and
+releases the feedback, and no line of a solution reaches the exchange or a student's folder.
 """
 from __future__ import annotations
 
@@ -216,5 +220,142 @@ def test_the_guide_grades_a_checkpoint_chapter_offline(tmp_path):
     assert rows[-1][:4] == ["bob", CHAPTER, "09-sharpen_links", "0"]
     assert rows[-1][4].startswith(f"AssertionError: {WRONG_MESSAGE}")
     assert (course / "grades.csv").read_bytes() == exported
+
+    print("seconds:", ", ".join(f"{name} {seconds:.0f}" for name, seconds in timings.items()))
+
+
+# The course plan's route: nbgrader's exchange hands out the release and collects the submissions.
+COURSE = ROOT / "book" / "course.md"
+EXCHANGE = "/usr/local/share/nbgrader/exchange"
+SYSTEM_CONFIG = "/etc/jupyter"
+BOB_USAGE = ("def my_update_usage(usage, write_weights, retention):\n"
+             "    return retention * (usage + write_weights * (1 - usage))")
+
+
+def course_block(language: str, needle: str) -> str:
+    text = COURSE.read_text(encoding="utf-8")
+    found = [b for b in re.findall(rf"^```{language}\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+             if needle in b]
+    assert len(found) == 1, f"the course plan has {len(found)} {language} blocks with {needle!r}"
+    return found[0]
+
+
+def private_lines(source: Path) -> set[str]:
+    """The lines of a notebook's solutions that appear nowhere else in it."""
+    nb = nbformat.read(str(source), as_version=4)
+    solutions, rest = [], []
+    for cell in nb.cells:
+        if not cell.metadata.get("nbgrader", {}).get("solution"):
+            rest.append(cell.source)
+        elif cell.cell_type == "markdown":
+            solutions.append(cell.source)
+        else:
+            parts = re.split(r"^\s*### (?:BEGIN|END) SOLUTION\s*$", cell.source, flags=re.M)
+            solutions.extend(parts[1::2])
+            rest.extend(parts[0::2])
+    outside = "\n".join(rest)
+    return {line.strip() for block in solutions for line in block.splitlines()
+            if line.strip() and line.strip() not in outside}
+
+
+def readable_text(path: Path) -> str:
+    """What a reader of the file sees: a notebook's cells and outputs, a web page's text."""
+    if path.suffix == ".ipynb":
+        nb = nbformat.read(str(path), as_version=4)
+        return "\n".join([c.source for c in nb.cells] + [
+            o.get("text", "") + "".join(o.get("data", {}).get("text/plain", ""))
+            for c in nb.cells for o in c.get("outputs", [])])
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return html.unescape(re.sub(r"<[^>]+>", "", text)) if path.suffix == ".html" else text
+
+
+def test_the_course_plan_keeps_the_solutions_private(tmp_path):
+    """The course plan's commands, run as written but for two paths: the exchange and the
+    server's configuration folder lie in tmp_path. Every person runs with a Jupyter
+    configuration folder of their own; the two students, who on a server would be two users,
+    are told apart by the student id in theirs.
+    """
+    timings = {}
+    teaching = tmp_path / "teaching"
+    teaching.mkdir()
+    (teaching / "memlab").symlink_to(ROOT, target_is_directory=True)
+    course = teaching / "memlab-course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text(guide_block("python", "c = get_config()"))
+    exchange, system = tmp_path / "exchange", tmp_path / "etc-jupyter"
+
+    base = run_env()
+    base.pop("MEMLAB_CHECKPOINTS", None)
+    base.update({
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + base.get("PATH", ""),
+        "JUPYTER_CONFIG_PATH": str(system),  # read by every user's nbgrader, as /etc/jupyter is
+        "OMP_NUM_THREADS": "1",
+    })
+
+    def env_of(person: str, config: str = "") -> dict:
+        folder = tmp_path / person
+        (folder / "config").mkdir(parents=True)
+        (folder / "config" / "nbgrader_config.py").write_text(f"c = get_config()\n{config}")
+        return dict(base, JUPYTER_CONFIG_DIR=str(folder / "config"),
+                    JUPYTER_DATA_DIR=str(folder / "data"))
+
+    server = course_block("bash", "c.Exchange.root")
+    assert server.count(EXCHANGE) == 3 and SYSTEM_CONFIG in server
+    server = server.replace(EXCHANGE, str(exchange)).replace(SYSTEM_CONFIG, str(system))
+    run_bash(server, tmp_path, base, timings, "the server")
+
+    instructor = env_of("instructor")
+    run_bash(course_block("bash", "nbgrader release_assignment"), teaching, instructor, timings,
+             "generate and release")
+    assert course.stat().st_mode & 0o777 == 0o700
+    source = course / "source" / "ch02" / "02_dnc_memory.ipynb"
+    released = exchange / "memlab" / "outbound" / "ch02" / "02_dnc_memory.ipynb"
+    assert "raise NotImplementedError()" in released.read_text()
+
+    student = course_block("bash", "nbgrader submit").splitlines()
+    split = next(i for i, line in enumerate(student) if line.startswith("nbgrader submit"))
+    homes, envs = {}, {}
+    for name in ("alice", "bob"):
+        home = homes[name] = tmp_path / name / "home"
+        home.mkdir(parents=True)
+        env = envs[name] = env_of(name, f'c.CourseDirectory.student_id = "{name}"\n')
+        run_bash("\n".join(student[:split]), home, env, timings, f"{name} fetches")
+        fetched = home / "ch02" / "02_dnc_memory.ipynb"
+        if name == "bob":  # alice hands in the release as it is, bob solves exercise 2.2
+            nb = nbformat.read(str(fetched), as_version=4)
+            cell = next(c for c in nb.cells
+                        if c.metadata.get("nbgrader", {}).get("grade_id") == "02-update_usage")
+            cell.source = BOB_USAGE
+            nbformat.write(nb, str(fetched))
+        run_bash("\n".join(student[split:]), home, env, timings, f"{name} submits")
+
+    run_bash(course_block("bash", "nbgrader collect"), teaching, instructor, timings,
+             "collect, autograde, feedback")
+    for name in ("alice", "bob"):
+        assert (course / "submitted" / name / "ch02" / "02_dnc_memory.ipynb").is_file()
+    run_bash("cd memlab-course\nnbgrader export", teaching, instructor, timings, "export")
+    with open(course / "grades.csv", newline="") as handle:
+        scores = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
+    assert scores == {"alice": 0.0, "bob": 1.0}
+
+    fetch_feedback = course_block("bash", "nbgrader fetch_feedback")
+    for name, home in homes.items():
+        run_bash(fetch_feedback, home, envs[name], timings, f"{name} fetches the feedback")
+        pages = list((home / "ch02" / "feedback").glob("*/02_dnc_memory.html"))
+        assert len(pages) == 1, pages
+        feedback = readable_text(pages[0])
+        assert "NotImplementedError" in feedback
+        assert ("return retention * (usage + write_weights * (1 - usage))" in feedback) == (
+            name == "bob")
+
+    # No solution reached the exchange or a student's folder.
+    private = private_lines(source)
+    assert len(private) > 10, private
+    seen = [p for folder in (exchange, *homes.values()) for p in folder.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".ipynb" for p in seen) and any(p.suffix == ".html" for p in seen)
+    leaks = [f"{p}: {line}" for p in seen for line in private if line in readable_text(p)]
+    assert not leaks, "solutions outside the course folder:\n" + "\n".join(leaks[:20])
+    text = readable_text(source)  # where the solutions are, the same search finds them
+    assert all(line in text for line in private)
 
     print("seconds:", ", ".join(f"{name} {seconds:.0f}" for name, seconds in timings.items()))

@@ -8,6 +8,7 @@ fails the build and so every test here.
 
 import html
 import re
+import shutil
 from urllib.parse import unquote, urlsplit
 
 import nbformat
@@ -22,6 +23,10 @@ from book_support import (
     parse_html,
     sync_badges,
 )
+
+# isort: split
+# scripts/build_pdf.py, on the path from book_support
+import build_pdf
 
 pytestmark = pytest.mark.slow
 
@@ -131,9 +136,6 @@ def test_links_and_images_resolve(built_book):
                               "server root")
                 continue
             target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
-            if target == (HTML_DIR / PDF_NAME).resolve():
-                # written by `make pdf`, not by the site build; tests/test_pdf.py checks it
-                continue
             if target.is_dir():
                 target = target / "index.html"
             if not target.is_file():
@@ -144,6 +146,50 @@ def test_links_and_images_resolve(built_book):
                   and unquote(parts.fragment) not in ids_of(target)):
                 broken.append(f"{where}: no anchor #{parts.fragment}")
     assert not broken, f"{len(broken)} broken link(s):\n" + "\n".join(broken[:50])
+
+
+def intro_links():
+    return [url for tag, _, url in parse_html(HTML_DIR / "book" / "intro.html").links
+            if tag == "a"]
+
+
+def test_intro_links_the_pdf_only_when_there_is_one(built_book):
+    """`make book` alone writes no PDF and no link to one; `make pdf` (build_pdf.py) adds both."""
+    linked = "../" + PDF_NAME in intro_links()
+    assert linked == (HTML_DIR / PDF_NAME).is_file(), (
+        f"the introduction {'links' if linked else 'does not link'} {PDF_NAME}, "
+        f"and _build/html/{PDF_NAME} {'does not exist' if linked else 'exists'}")
+
+
+def test_build_pdf_shows_the_link_to_the_pdf(built_book, tmp_path):
+    """build_pdf.show_pdf_link, on a copy of the built introduction as the site build wrote it."""
+    page = tmp_path / "html" / "book" / "intro.html"
+    page.parent.mkdir(parents=True)
+    shutil.copy2(HTML_DIR / "book" / "intro.html", page)
+    text = page.read_text(encoding="utf-8")
+    if build_pdf.PDF_SENTENCE not in text:  # `make pdf` has run on the site: undo its change
+        text = text.replace('<span class="memlab-pdf">', build_pdf.PDF_SENTENCE)
+        text = re.sub(r'(<a class="memlab-pdf-link") href="[^"]*">', r"\1>", text)
+        page.write_text(text, encoding="utf-8")
+    built = parse_html(page)
+    assert not any(url.endswith(PDF_NAME) for _, _, url in built.links), (
+        "the site build must not link the PDF")
+    assert text.count(build_pdf.PDF_SENTENCE) == 1 and text.count(build_pdf.PDF_LINK) == 1
+    start = text.index(build_pdf.PDF_SENTENCE)
+    sentence = page_text(text[start:text.index("</span>", start)])
+    assert re.sub(r"\s+", " ", sentence).strip() == (
+        "The whole book is also one PDF, for printing or reading offline.")
+
+    assert build_pdf.show_pdf_link(page, tmp_path / "html")
+    shown = page.read_text(encoding="utf-8")
+    assert build_pdf.PDF_SENTENCE not in shown and '<span class="memlab-pdf">' in shown
+    links = [url for tag, _, url in parse_html(page).links if tag == "a"]
+    assert links.count("../" + PDF_NAME) == 1
+    # nothing else of the page changed
+    assert shown.replace(' href="../memlab.pdf"', "").replace(
+        '<span class="memlab-pdf">', build_pdf.PDF_SENTENCE) == text
+    assert not build_pdf.show_pdf_link(page, tmp_path / "html"), "a second run changes nothing"
+    assert page.read_text(encoding="utf-8") == shown
 
 
 def test_figures_are_published(built_book):
