@@ -92,7 +92,7 @@ def run(task_name: str, model_name: str, seed: int, args, command: str) -> list:
     model = build(model_name, task)
     start = time.perf_counter()
     history = train(model, task, args.steps, seed=seed, stop_at=args.stop_at or None,
-                    log_every=args.log_every, progress=False)
+                    log_every=args.log_every, show_progress=False)
     seconds = time.perf_counter() - start
     lengths = [args.train_length] + test_lengths(args.train_length)
     rows = evaluate(model, task, lengths, batch_size=args.eval_batch, seed=args.eval_seed)

@@ -156,7 +156,7 @@ def run(name: str, experiment: Experiment, variant: str, seed: int, steps: int,
     model = build(experiment, variant)
     start, cpu_start = time.perf_counter(), time.process_time()
     history = train(model, task, steps, seed=seed, log_every=experiment.log_every,
-                    progress=False)
+                    show_progress=False)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     held_out = measure(model, task, experiment.eval_batch, EVAL_SEED)["bit_errors"]
     late = statistics.median(history.bit_errors[-LATE:])

@@ -83,7 +83,7 @@ def run(setting: Setting, seed: int, log_every: int = 25, model_options: dict | 
     model = memlab.models.build_model(setting.model, input_size=task.input_size,
                                       output_size=task.output_size, **(model_options or {}))
     start = time.perf_counter()
-    history = train(model, task, setting.steps, seed=seed, log_every=log_every, progress=False,
+    history = train(model, task, setting.steps, seed=seed, log_every=log_every, show_progress=False,
                     stop_at=setting.threshold, **overrides)
     seconds = time.perf_counter() - start
     held_out = measure(model, task, batch_size=256, seed=10_000 + seed)["bit_errors"]

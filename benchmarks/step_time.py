@@ -183,7 +183,7 @@ def learn_copy(seconds: float, seeds: list[int]) -> None:
         torch.manual_seed(seed)
         model = memlab.DNC(task.input_size, task.output_size)
         history = train(model, task, steps=100_000, seed=seed, stop_at=0.1, max_seconds=seconds,
-                        progress=False)
+                        show_progress=False)
         held_out = measure(model, task, batch_size=1000, seed=4321)
         # reached: within the time, in training and on held-out data alike
         reached = (history.bit_errors[-1] <= 0.1 and history.seconds[-1] <= seconds

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import math
 import os
 import random
 import signal
@@ -84,7 +85,6 @@ def progress(iterable_or_total: Iterable | int | None = None, **kwargs: Any):
     return bar(iterable_or_total, **kwargs)
 
 
-_progress = progress  # train() has an argument of the same name
 
 
 # --- training -------------------------------------------------------------------------------------
@@ -194,11 +194,11 @@ def train(
     steps: int,
     batch_size: int | None = None,
     lr: float | None = None,
-    clip: float | None | str = "recipe",
+    clip: float | None = None,
     seed: int = 0,
     log_every: int = 50,
-    progress: bool = True,
-    compile: bool = False,
+    show_progress: bool = True,
+    compiled: bool = False,
     device: str | torch.device | None = None,
     stop_at: float | None = None,
     max_seconds: float | None = None,
@@ -223,15 +223,15 @@ def train(
         steps: optimiser steps in this run (a resumed run's earlier steps not counted).
         batch_size: sequences per step (default: the recipe's).
         lr: the optimiser's step size (default: the recipe's).
-        clip: the largest gradient norm, or None for no clipping (default: the recipe's).
+        clip: the largest gradient norm (default: the recipe's); ``math.inf``: no clipping.
         seed: seeds the data stream only (a private torch.Generator). The model's initial weights
             come from torch's global generator when it was built: call seed_everything(seed)
             before building it for a reproducible run.
         log_every: the history gets one entry at every multiple of log_every steps (counted from
             the first run's start) and one for a last, shorter interval, each the mean over its
             steps.
-        progress: show a progress bar (see ``progress``).
-        compile: use the model's compiled step (calls ``model.compile_step()`` once, in place).
+        show_progress: show a progress bar (see ``progress``).
+        compiled: use the model's compiled step (calls ``model.compile_step()`` once, in place).
         device: move the model there first; batches always go to the model's device.
         stop_at: stop once training is solved to this many bit errors per sequence: when an
             interval's mean falls below it (with a curriculum: at its last level only), the model
@@ -275,14 +275,14 @@ def train(
     defaults = recipe(model)
     batch_size = defaults.batch_size if batch_size is None else batch_size
     lr = defaults.lr if lr is None else lr
-    clip = defaults.clip if isinstance(clip, str) and clip == "recipe" else clip
+    clip = defaults.clip if clip is None else clip
     optimizer = defaults.optimizer if optimizer is None else optimizer
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     integer("batch_size", batch_size, 1)
     integer("log_every", log_every, 1)
     positive_number("lr", lr)
-    max_norm = None if clip is None else positive_number("clip", clip)
+    max_norm = None if clip is None or clip == math.inf else positive_number("clip", clip)
     if curriculum is not None:
         if not isinstance(curriculum, Curriculum):
             raise ValueError("curriculum must be a memlab Curriculum, "
@@ -308,10 +308,10 @@ def train(
     if device is not None:
         model.to(device)
     device = _device_of(model)
-    if compile:
+    if compiled:
         if not hasattr(model, "compile_step"):
             raise ValueError(
-                f"compile=True needs a model with a compile_step() method; "
+                f"compiled=True needs a model with a compile_step() method; "
                 f"{type(model).__name__} has none"
             )
         model.compile_step()  # type: ignore[operator]  # torch: unknown attributes are Tensor | Module
@@ -373,7 +373,7 @@ def train(
 
     model.train()
     name = getattr(model, "kind", type(model).__name__)
-    bar = _progress(steps, desc=f"{name} on {task.name}", unit="step", disable=not progress)
+    bar = progress(steps, desc=f"{name} on {task.name}", unit="step", disable=not show_progress)
     signals = _Signals() if checkpoint is not None else contextlib.nullcontext()
     with bar, signals:
         for step in range(1, steps + 1):

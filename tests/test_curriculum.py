@@ -70,30 +70,30 @@ def test_levels_rise_when_the_interval_error_is_below_threshold():
     model = Recorder(task.output_size)
     # an untrained model errs on about half the bits: 1 bit per step on average; a threshold
     # above every level's error climbs one level per interval, one below never climbs
-    climbing = train(model, task, steps=12, log_every=3, progress=False,
+    climbing = train(model, task, steps=12, log_every=3, show_progress=False,
                      curriculum=Curriculum.lengths((1, 3, 9), threshold=100.0))
     assert climbing.level == [0, 1, 2, 2]
     assert max(model.lengths[:3]) == 2 * 1 + 1  # level 0: length 1
     assert max(model.lengths[3:6]) <= 2 * 3 + 1 and max(model.lengths[6:]) > 7
     model.lengths.clear()
-    stuck = train(model, task, steps=6, log_every=3, progress=False,
+    stuck = train(model, task, steps=6, log_every=3, show_progress=False,
                   curriculum=Curriculum.lengths((1, 3, 9), threshold=1e-6))
     assert stuck.level == [0, 0] and max(model.lengths) == 3
-    patient = train(model, task, steps=12, log_every=3, progress=False,
+    patient = train(model, task, steps=12, log_every=3, show_progress=False,
                     curriculum=Curriculum.lengths((1, 3, 9), threshold=100.0, patience=2))
     assert patient.level == [0, 0, 1, 1]
 
 
 def test_stop_at_waits_for_the_last_level():
     task = CopyTask(width=2, min_length=1, max_length=4)
-    history = train(Recorder(2), task, steps=30, log_every=3, progress=False, stop_at=100.0,
+    history = train(Recorder(2), task, steps=30, log_every=3, show_progress=False, stop_at=100.0,
                     curriculum=Curriculum.lengths((1, 2, 4), threshold=100.0))
     assert history.level == [0, 1, 2] and history.step[-1] == 9
 
 
 def test_no_curriculum_records_no_level():
     history = train(Recorder(2), CopyTask(width=2, max_length=3), steps=4, log_every=2,
-                    progress=False)
+                    show_progress=False)
     assert history.level == [] and history.answer_accuracy == []
 
 
@@ -102,7 +102,7 @@ def test_graph_task_trains_with_cross_entropy_and_records_accuracy():
     task = GraphTraversalTask(num_ids=8, num_labels=2, min_nodes=3, max_nodes=4, max_degree=2)
     model = memlab.DNC(task.input_size, task.output_size, hidden_size=16, memory_size=8,
                        word_size=8, read_heads=1)
-    history = train(model, task, steps=4, batch_size=4, log_every=2, progress=False,
+    history = train(model, task, steps=4, batch_size=4, log_every=2, show_progress=False,
                     curriculum=Curriculum(({"max_nodes": 3}, {"max_nodes": 4}), threshold=50.0))
     assert history.level == [0, 1]
     assert all(0 <= a <= 1 for a in history.answer_accuracy) and len(history.answer_accuracy) == 2
@@ -147,9 +147,10 @@ def test_resume_continues_steps_seconds_and_level():
     model = memlab.DNC(task.input_size, task.output_size, hidden_size=8, memory_size=4, word_size=4,
                        read_heads=1)
     curriculum = Curriculum.lengths((2, 3, 4), threshold=100.0)  # every interval passes
-    first = train(model, task, 4, batch_size=2, log_every=2, progress=False, curriculum=curriculum)
+    first = train(model, task, 4, batch_size=2, log_every=2, show_progress=False,
+                  curriculum=curriculum)
     assert first.level == [0, 1]
-    second = train(model, task, 4, batch_size=2, log_every=2, progress=False,
+    second = train(model, task, 4, batch_size=2, log_every=2, show_progress=False,
                    curriculum=curriculum, resume=first)
     assert second.step == [2, 4, 6, 8]
     assert second.level == [0, 1, 1, 2]  # starts at the first run's last recorded level
@@ -217,12 +218,12 @@ def test_held_out_checks_decide_the_lessons():
     task = ReverseTask(vocab_size=2, max_length=4)
     levels = ({"max_length": 2}, {"max_length": 4})
     model = Recorder(task.output_size)
-    never = train(model, task, steps=6, log_every=3, progress=False,
+    never = train(model, task, steps=6, log_every=3, show_progress=False,
                   curriculum=Curriculum.paper(levels, evaluate_every=2, held_out=16))
     assert [check[:2] for check in never.lessons] == [(2, 0), (4, 0), (6, 0)]
     assert all(0.1 < check[2] < 0.9 for check in never.lessons) and never.level == [0, 0]
     # a threshold it passes: the first check moves up, and the last level is not checked
-    easy = train(model, task, steps=6, log_every=3, progress=False,
+    easy = train(model, task, steps=6, log_every=3, show_progress=False,
                  curriculum=Curriculum.paper(levels, evaluate_every=2, held_out=16,
                                              threshold=0.1))
     assert [check[:2] for check in easy.lessons] == [(2, 0)] and easy.level == [1, 1]

@@ -1,6 +1,7 @@
 """Tests of memlab.train and the command line: training, evaluation, checkpoints, progress."""
 
 import dataclasses
+import math
 import os
 import signal
 import subprocess
@@ -91,9 +92,9 @@ def test_train_arguments():
     with pytest.raises(ValueError, match="lr"):
         train(model, task, steps=1, lr=-1.0)
     with pytest.raises(ValueError, match="compile_step"):
-        train(model, task, steps=1, compile=True)
+        train(model, task, steps=1, compiled=True)
     lstm = memlab.LSTMBaseline(4, 3, hidden_size=4)
-    assert len(train(lstm, task, steps=1, batch_size=2, compile=True, device="cpu")) == 1
+    assert len(train(lstm, task, steps=1, batch_size=2, compiled=True, device="cpu")) == 1
 
 
 def test_evaluate_and_table():
@@ -220,7 +221,8 @@ def test_progress_text_prints_one_line(monkeypatch, capsys):
     train(StandIn(4, 3), CopyTask(width=3, max_length=2), steps=4, batch_size=2, log_every=2)
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == 1 and "4/4" in out and "bit_errors=" in out and err == ""
-    train(StandIn(4, 3), CopyTask(width=3, max_length=2), steps=2, batch_size=2, progress=False)
+    train(StandIn(4, 3), CopyTask(width=3, max_length=2), steps=2, batch_size=2,
+          show_progress=False)
     assert capsys.readouterr() == ("", "")
 
 
@@ -363,7 +365,7 @@ def test_dnc_learns_copy_with_the_training_defaults():
     seed_everything(0)
     task = CopyTask(width=8, min_length=1, max_length=10)
     model = memlab.DNC(task.input_size, task.output_size)
-    history = train(model, task, steps=800, stop_at=0.05, progress=False)
+    history = train(model, task, steps=800, stop_at=0.05, show_progress=False)
     held_out = measure(model, task, batch_size=500, seed=4321)
     assert held_out["bit_errors"] <= 0.1, (
         f"{held_out['bit_errors']:.3f} held-out bit errors per sequence "
@@ -400,10 +402,11 @@ def test_train_follows_the_models_recipe_unless_told_otherwise(kind, monkeypatch
     task = CopyTask(width=4, max_length=3)
     model = memlab.build_model(kind, input_size=task.input_size, output_size=task.output_size)
     monkeypatch.setitem(recipes.RECIPES, kind, recipes.Recipe("rmsprop", 3e-4, 2, 1.0))
-    history = train(model, task, 1, progress=False)
+    history = train(model, task, 1, show_progress=False)
     assert seen == [("RMSprop", 3e-4)] and len(history) == 1
     seen.clear()
-    train(model, task, 1, progress=False, optimizer="adam", lr=2e-3, batch_size=3, clip=None)
+    train(model, task, 1, show_progress=False, optimizer="adam", lr=2e-3, batch_size=3,
+          clip=math.inf)
     assert seen == [("Adam", 2e-3)]
 
 
@@ -418,7 +421,7 @@ def test_recipes_are_valid_and_documented():
     with pytest.raises(ValueError, match="optimizer must be one of"):
         recipes.Recipe("sgd")
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        train(memlab.NTM(5, 4), CopyTask(width=4), 1, progress=False, optimizer="sgd")
+        train(memlab.NTM(5, 4), CopyTask(width=4), 1, show_progress=False, optimizer="sgd")
 
 
 def test_ntm_clips_its_interface_and_old_checkpoints_keep_their_behaviour(tmp_path):
