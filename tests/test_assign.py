@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import os
 import re
+import subprocess
+import sys
+from unittest.mock import ANY
 
 import nbformat
 import pytest
@@ -78,7 +82,7 @@ def synthetic_notebook():
         exercise_cell(ONEPLUS),
         new_code_cell("checks.oneplus(my_oneplus)"),
         plain,
-        new_markdown_cell("### Exercise 1.2: usage\n\n```python\n### BEGIN SOLUTION\n```"),
+        new_markdown_cell("### Exercise 1.2: usage\n\nWrite `my_update_usage`."),
         exercise_cell(USAGE, tags=("hide-input", "keep-me")),
         new_code_cell("checks.update_usage(my_update_usage)"),
         new_code_cell(LATER),
@@ -129,45 +133,50 @@ def executed(notebooks):
     return solution, student
 
 
-# --------------------------------------------------------------------------- strip_solutions
+# --------------------------------------------------------------------------- the package
 
-def test_function_body_becomes_raise_at_marker_indentation():
-    assert assign.strip_solutions(ONEPLUS).endswith(
-        '    """1 + log(1 + e^x). x: any shape -> same shape."""\n    raise NotImplementedError')
-    stripped = assign.strip_solutions(USAGE)
-    assert stripped.splitlines()[-1] == "    raise NotImplementedError"
-    assert 'raise ValueError("usage must be [B, N]")' in stripped
-    assert "kept" not in stripped and "SOLUTION" not in stripped
+def run_python(code):
+    """code run by a fresh interpreter in the repository root (this checkout's memlab)."""
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
 
 
-@pytest.mark.parametrize("source,expected", [
-    ("x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\nz = 3",
-     "x = 1\n# YOUR CODE HERE\nraise NotImplementedError()\nz = 3"),
-    ("for i in range(3):\n    ### BEGIN SOLUTION\n    total = i\n    ### END SOLUTION",
-     "for i in range(3):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
-    ("class A:\n    def f(self,\n          x):\n        ### BEGIN SOLUTION\n        return x\n"
-     "        ### END SOLUTION\n    g = 1",
-     "class A:\n    def f(self,\n          x):\n        raise NotImplementedError\n    g = 1"),
-    ("def f(x):\n    for i in x:\n        ### BEGIN SOLUTION\n        pass\n"
-     "        ### END SOLUTION\n"
-     "    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
-     "def f(x):\n    for i in x:\n        raise NotImplementedError\n"
-     "    raise NotImplementedError"),
-    ("async def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
-     "async def f():\n    raise NotImplementedError"),
+def test_import_memlab_loads_no_instructor_tool():
+    result = run_python("import memlab, sys; assert 'nbgrader' not in sys.modules and "
+                        "'nbformat' not in sys.modules and 'memlab.assign' not in sys.modules")
+    assert result.returncode == 0, result.stderr
+
+
+def test_without_the_instructor_extra_the_error_says_what_to_install():
+    result = run_python("import sys; sys.modules['nbgrader'] = None  # as if not installed\n"
+                        "import memlab.assign")
+    assert result.returncode == 1
+    assert "pip install 'memlab[instructor]'" in result.stderr.strip().splitlines()[-1]
+
+
+# --------------------------------------------------------------------------- delimiters
+
+def test_solution_region_becomes_nbgraders_stub_at_marker_indentation():
+    nb = new_notebook(cells=[exercise_cell(ONEPLUS), exercise_cell(USAGE)])
+    oneplus, usage = (cell.source for cell in assign.student_notebook(nb).cells)
+    assert oneplus.endswith('    """1 + log(1 + e^x). x: any shape -> same shape."""\n'
+                            '    # YOUR CODE HERE\n    raise NotImplementedError()')
+    assert 'raise ValueError("usage must be [B, N]")' in usage
+    assert "kept" not in usage and "SOLUTION" not in usage
+
+
+@pytest.mark.parametrize("source", [
+    "### BEGIN SOLUTION\nx = 1",
+    "x = 1\n### END SOLUTION",  # nbgrader would keep x = 1 in the student version
+    "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+    "### END SOLUTION\nx = 1\n### BEGIN SOLUTION",
 ])
-def test_strip_solutions_forms(source, expected):
-    assert assign.strip_solutions(source) == expected
-
-
-@pytest.mark.parametrize("source,needle", [
-    ("### BEGIN SOLUTION\nx = 1", "without an"),
-    ("x = 1\n### END SOLUTION", "without a"),
-    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "a second"),
-])
-def test_unbalanced_markers_are_errors(source, needle):
-    with pytest.raises(ValueError, match=needle):
-        assign.strip_solutions(source)
+def test_unpaired_delimiters_are_errors(source):
+    nb = synthetic_notebook()
+    nb.cells[3].source = source
+    assert "lines do not pair up" in " ".join(assign.layout_problems(nb))
+    with pytest.raises(ValueError, match="cell 3: .* do not pair up"):
+        assign.student_notebook(nb)
 
 
 # --------------------------------------------------------------------------- student versions
@@ -182,7 +191,8 @@ def test_student_version_of_the_synthetic_notebook(notebooks):
             assert after.outputs == [] and after.execution_count is None
         if index in EXERCISE_CELLS:
             assert "BEGIN SOLUTION" not in after.source and "END SOLUTION" not in after.source
-            assert re.search(r"^    raise NotImplementedError$", after.source, re.MULTILINE)
+            assert re.search(r"^    # YOUR CODE HERE\n    raise NotImplementedError\(\)$",
+                             after.source, re.MULTILINE)
             assert "hide-input" not in after.metadata.get("tags", [])
         else:
             assert after.source == before.source, f"cell {index} changed"
@@ -190,7 +200,6 @@ def test_student_version_of_the_synthetic_notebook(notebooks):
     assert student.cells[7].metadata["tags"] == ["keep-me"]
     assert "tags" not in student.cells[3].metadata
     assert student.cells[5].metadata["tags"] == ["hide-input"]
-    assert "### BEGIN SOLUTION" in student.cells[6].source  # markdown is left alone
     assert nbformat.validate(student) is None
 
 
@@ -339,11 +348,13 @@ def test_grade_checks_the_checkpoint_folder(notebooks, tmp_path, monkeypatch, ca
 
     (tmp_path / "checkpoints").mkdir()
     monkeypatch.setenv("MEMLAB_CHECKPOINTS", "checkpoints")
-    monkeypatch.setattr(assign, "grade", lambda *args, **kwargs: [
-        assign.Result("carol", "01_synthetic", "01-oneplus", True)])
+    envs = []
+    monkeypatch.setattr(assign, "run_notebook", lambda path, env, **kw: (
+        envs.append(env), (nbformat.read(str(path), as_version=4), None))[1])
     assert assign.main(["grade", str(submitted)]) == 0
-    # made absolute: the kernels run in other folders
-    assert assign.os.environ["MEMLAB_CHECKPOINTS"] == str(tmp_path / "checkpoints")
+    # made absolute for the kernels, which run in other folders; this process's is untouched
+    assert [env["MEMLAB_CHECKPOINTS"] for env in envs] == [str(tmp_path / "checkpoints")]
+    assert os.environ["MEMLAB_CHECKPOINTS"] == "checkpoints"
 
 
 NBGRADER_EXPORT = ("assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score,"
@@ -481,7 +492,9 @@ def test_written_questions_are_found_and_checked():
 
     answer = lambda nb: nb.cells[12].metadata.nbgrader  # noqa: E731
     question = lambda nb: nb.cells[11].metadata.nbgrader  # noqa: E731
-    assert "needs points > 0, not None" in layout_after(lambda nb: answer(nb).pop("points"))
+    assert "cell 12: nbgrader: nbgrader cell '01-q-why-a-sum-answer' does not have points" in \
+        layout_after(lambda nb: answer(nb).pop("points"))
+    assert "worth 0 points" in layout_after(lambda nb: answer(nb).update(points=0))
     assert "does not end in '-answer'" in layout_after(
         lambda nb: answer(nb).update(grade_id="01-q-x"))
     assert "answer cell is locked" in layout_after(lambda nb: answer(nb).update(locked=True))
@@ -493,20 +506,22 @@ def test_written_questions_are_found_and_checked():
     assert "must be read-only" in layout_after(lambda nb: question(nb).update(locked=False))
     assert "the question's grade id is '01-q-other'" in layout_after(
         lambda nb: question(nb).update(grade_id="01-q-other"))
-    assert "must also be a solution cell" in layout_after(
+    assert "grade cell '01-q-why-a-sum' is not marked as a solution cell" in layout_after(
         lambda nb: question(nb).update(grade=True, points=1))
-    assert "duplicate nbgrader grade ids: 01-q-why-a-sum" in layout_after(
+    assert "nbgrader: Duplicate grade id: 01-q-why-a-sum" in layout_after(
         lambda nb: nb.cells[0].metadata.update(nbgrader=dict(question(nb))))
-    assert "is not letters, digits" in layout_after(
+    assert "cell 12: nbgrader: '01 q why-answer' does not match" in layout_after(
         lambda nb: answer(nb).update(grade_id="01 q why-answer"))
 
 
 def test_student_version_clears_written_answers():
     nb = with_question()
     student = assign.student_notebook(nb)
-    assert student.cells[12].source == assign.TEXT_STUB == "YOUR ANSWER HERE"
+    assert student.cells[12].source == "YOUR ANSWER HERE"
     assert student.cells[11].source == QUESTION and nb.cells[12].source == ANSWER
-    assert student.cells[12].metadata.nbgrader == nb.cells[12].metadata.nbgrader
+    assert student.cells[12].metadata.nbgrader == dict(  # with what nbgrader's release adds
+        nb.cells[12].metadata.nbgrader, checksum=ANY, cell_type="markdown")
+    assert student.cells[11].metadata.editable is False  # nbgrader's lock of a read-only cell
 
 
 def test_nbgrader_metadata_keeps_written_answers():

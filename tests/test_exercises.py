@@ -174,8 +174,8 @@ def test_nbgrader_accepts_and_clears_the_answers(path):
     released, _ = ClearSolutions().preprocess(copy.deepcopy(nb), {})
     student = assign.student_notebook(nb)
     for question in assign.find_questions(nb):
-        assert released.cells[question.answer_cell].source == assign.TEXT_STUB
-        assert student.cells[question.answer_cell].source == assign.TEXT_STUB
+        assert released.cells[question.answer_cell].source == ClearSolutions().text_stub
+        assert student.cells[question.answer_cell].source == ClearSolutions().text_stub
         assert released.cells[question.cell].source == nb.cells[question.cell].source
 
 
