@@ -40,30 +40,12 @@ class AccessState(NamedTuple):
 
 
 class Interface(NamedTuple):
-    """The interface vector xi_t of Graves et al. (2016), parsed and squashed into its fields.
+    """The interface vector xi_t, parsed and squashed into its fields (`interface_table`).
 
+    The ten fields of Graves et al. (2016) in the paper's order, then the masks and link
+    sharpnesses of Csordás & Schmidhuber (2019), each None when its option is off.
     `parse_interface` builds one from the controller's output; shapes use B batch,
     W word_size, R read_heads.
-    """
-
-    read_keys: Tensor        #: [B, R, W]
-    read_strengths: Tensor   #: [B, R], oneplus
-    write_key: Tensor        #: [B, W]
-    write_strength: Tensor   #: [B], oneplus
-    erase: Tensor            #: [B, W], sigmoid
-    write_vector: Tensor     #: [B, W]
-    free_gates: Tensor       #: [B, R], sigmoid
-    allocation_gate: Tensor  #: [B], sigmoid
-    write_gate: Tensor       #: [B], sigmoid
-    read_modes: Tensor       #: [B, R, 3], softmax over (backward, content, forward)
-
-
-class ImprovedInterface(NamedTuple):
-    """The interface with the fields of Csordás & Schmidhuber (2019).
-
-    The ten fields of `Interface` (same names, same order), then the masks and link
-    sharpnesses, each None when its option is off. `parse_interface` returns one when an
-    option is on.
     """
 
     read_keys: Tensor        #: [B, R, W]
@@ -82,8 +64,8 @@ class ImprovedInterface(NamedTuple):
     backward_sharpness: Tensor | None = None  #: [B, R], oneplus (link_sharpness)
 
 
-IMPROVEMENT_FIELDS = ImprovedInterface._fields[len(Interface._fields):]
-"""The names of the fields that only the options add."""
+IMPROVEMENT_FIELDS = tuple(Interface._field_defaults)
+"""The names of the fields that only the options of Csordás & Schmidhuber (2019) add."""
 
 
 class AccessInfo(NamedTuple):
@@ -209,7 +191,7 @@ _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
 
 
 def parse_interface(xi: Tensor, word_size: int, read_heads: int, masking: bool = False,
-                    link_sharpness: bool = False) -> Interface | ImprovedInterface:
+                    link_sharpness: bool = False) -> Interface:
     """Split the raw interface vector and apply each field's activation (`interface_table`).
 
     Args:
@@ -220,14 +202,13 @@ def parse_interface(xi: Tensor, word_size: int, read_heads: int, masking: bool =
         link_sharpness: xi holds the forward and backward sharpnesses.
 
     Returns:
-        An `Interface` when both options are off, else an `ImprovedInterface` whose
-        fields of an option that is off are None; shapes in their definitions.
+        The `Interface`; the fields of an option that is off are None.
     """
     table = interface_table(word_size, read_heads, masking, link_sharpness)
     parts = torch.split(xi, [math.prod(shape) for _, shape, _ in table], dim=-1)
     fields = {name: _ACTIVATIONS[activation](part.reshape(xi.shape[0], *shape))
               for (name, shape, activation), part in zip(table, parts)}
-    return ImprovedInterface(**fields) if masking or link_sharpness else Interface(**fields)
+    return Interface(**fields)
 
 
 def initial_state(batch_size: int, memory_size: int, word_size: int, read_heads: int,
@@ -259,7 +240,7 @@ def initial_state(batch_size: int, memory_size: int, word_size: int, read_heads:
     )
 
 
-def access_step(interface: Interface | ImprovedInterface, state: AccessState,
+def access_step(interface: Interface, state: AccessState,
                 deallocation: bool = False) -> tuple[Tensor, AccessState, AccessInfo]:
     """One step of DNC memory access, equations in the paper's order.
 
@@ -267,7 +248,7 @@ def access_step(interface: Interface | ImprovedInterface, state: AccessState,
     content look-ups through the interface's masks (`write_mask`, `read_masks`), the
     forward and backward weightings sharpened (`forward_sharpness`,
     `backward_sharpness`), and, with ``deallocation``, freed slots erased by the write.
-    A plain `Interface` and ``deallocation=False`` give the 2016 DNC.
+    An `Interface` whose options' fields are None and ``deallocation=False`` give the 2016 DNC.
 
     Args:
         interface: this step's parsed interface (`parse_interface`), fields [B, ...].
@@ -281,10 +262,9 @@ def access_step(interface: Interface | ImprovedInterface, state: AccessState,
         this step's allocation [B, N], write_content [B, N], read_content [B, R, N],
         forward [B, R, N] and backward [B, R, N]).
     """
-    read_masks = getattr(interface, "read_masks", None)
-    write_mask = getattr(interface, "write_mask", None)
-    forward_sharpness = getattr(interface, "forward_sharpness", None)
-    backward_sharpness = getattr(interface, "backward_sharpness", None)
+    read_masks, write_mask = interface.read_masks, interface.write_mask
+    forward_sharpness = interface.forward_sharpness
+    backward_sharpness = interface.backward_sharpness
     # dynamic memory allocation
     psi = A.retention(interface.free_gates, state.read_weights)
     usage = A.update_usage(state.usage, state.write_weights, psi)

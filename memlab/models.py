@@ -245,8 +245,7 @@ class DNC(_Unrolled):
         read_vectors, access, info = dnc.access_step(interface, state.access,
                                                      deallocation=c["deallocation"])
         reads = read_vectors.flatten(1)
-        fields = {**dict.fromkeys(dnc.IMPROVEMENT_FIELDS), **interface._asdict()}
-        record = DNCTrace(**fields, **access._asdict(), **info._asdict(), read_vectors=read_vectors)
+        record = DNCTrace(*interface, *access, *info, read_vectors)
         return hidden, reads, DNCState(controller_state, reads, access), record
 
 

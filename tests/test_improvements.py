@@ -48,7 +48,8 @@ def name_of(options: dict) -> str:
 @pytest.mark.parametrize("W, R", [(16, 4), (5, 2), (1, 1), (3, 7)])
 def test_each_option_adds_its_fields_at_the_end(W, R):
     plain = dnc.interface_table(W, R)
-    assert [name for name, _, _ in plain] == list(dnc.Interface._fields)
+    assert [name for name, _, _ in plain] + list(dnc.IMPROVEMENT_FIELDS) == list(
+        dnc.Interface._fields)
     assert dnc.interface_size(W, R) == W * R + 3 * W + 5 * R + 3
     added = {"masking": R * W + W, "link_sharpness": 2 * R}
     for masking, sharpness in itertools.product([False, True], repeat=2):
@@ -75,12 +76,15 @@ def test_parse_interface_with_options(options):
                          generator=torch.Generator().manual_seed(0))
     parsed = dnc.parse_interface(xi, W, R, **options)
     slices = dnc.interface_slices(W, R, **options)
-    assert isinstance(parsed, dnc.ImprovedInterface)
+    assert isinstance(parsed, dnc.Interface)
     # the 2016 fields are parsed exactly as without the options
     plain = dnc.parse_interface(xi[:, :dnc.interface_size(W, R)], W, R)
     assert type(plain) is dnc.Interface
     for name in dnc.Interface._fields:
-        assert torch.equal(getattr(parsed, name), getattr(plain, name)), name
+        if name not in dnc.IMPROVEMENT_FIELDS:
+            assert torch.equal(getattr(parsed, name), getattr(plain, name)), name
+        else:
+            assert getattr(plain, name) is None, name
     if options.get("masking"):
         assert_close(parsed.read_masks, torch.sigmoid(xi[:, slices["read_masks"]]).reshape(B, R, W))
         assert_close(parsed.write_mask, torch.sigmoid(xi[:, slices["write_mask"]]))
@@ -109,9 +113,9 @@ def test_parse_interface_with_options(options):
 
 
 def improved_interface(xi: dict, write_mask, read_masks, forward,
-                       backward) -> dnc.ImprovedInterface:
+                       backward) -> dnc.Interface:
     """One step of `test_addressing.interface_sequence` as the memory's parsed interface."""
-    return dnc.ImprovedInterface(
+    return dnc.Interface(
         **{**xi, "write_key": xi["write_key"][:, 0], "write_strength": xi["write_strength"][:, 0]},
         read_masks=read_masks, write_mask=write_mask[:, 0],
         forward_sharpness=forward, backward_sharpness=backward,
@@ -144,7 +148,7 @@ def test_access_step_with_the_options_off_is_the_2016_step():
     xi = dnc.parse_interface(2 * torch.randn(B, dnc.interface_size(W, R), generator=gen, dtype=F64),
                              W, R)
     plain = dnc.access_step(xi, state)
-    empty = dnc.access_step(dnc.ImprovedInterface(*xi), state, deallocation=False)
+    empty = dnc.access_step(dnc.Interface(*xi), state, deallocation=False)
     for a, b in zip(plain, empty):
         for x, y in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
             assert torch.equal(x, y)

@@ -4,8 +4,9 @@ import torch
 
 import memlab
 from memlab import dnc, ntm
+from memlab.metrics import bit_errors, masked_bce
 from memlab.models import DNCTrace, build_model
-from memlab.tasks import CopyTask, bit_errors, masked_bce
+from memlab.tasks import CopyTask
 
 SMALL = {
     "dnc": dict(input_size=5, output_size=4, hidden_size=16, memory_size=6, word_size=5,
@@ -40,9 +41,12 @@ def test_output_shape_and_trace(kind):
 
 
 def test_dnc_trace_fields_follow_the_step():
-    assert DNCTrace._fields == (dnc.ImprovedInterface._fields + dnc.AccessState._fields
+    assert DNCTrace._fields == (dnc.Interface._fields + dnc.AccessState._fields
                                 + dnc.AccessInfo._fields + ("read_vectors",))
-    assert dnc.ImprovedInterface._fields[:len(dnc.Interface._fields)] == dnc.Interface._fields
+    # the interface's fields are the layout's, in its order, the options' fields last
+    layout = [name for name, _, _ in dnc.interface_table(4, 2, masking=True, link_sharpness=True)]
+    assert list(dnc.Interface._fields) == layout
+    assert dnc.IMPROVEMENT_FIELDS == tuple(layout[len(dnc.interface_table(4, 2)):])
     model = make("dnc")
     _, trace = model(torch.randn(2, 4, 5), return_trace=True)
     assert trace.link.shape == (2, 4, 6, 6)
