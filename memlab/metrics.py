@@ -5,8 +5,7 @@ categorical tasks (one class per output step, or per group of channels, such as 
 graph traversal).
 
 Every metric takes ``logits`` and ``targets`` of shape [B, T, O] and the ``mask`` [B, T] of the
-:class:`memlab.tasks.Batch` they belong to, and counts the masked steps only. ``memlab.tasks``
-re-exports them, so ``from memlab.tasks import bit_errors`` keeps working.
+:class:`memlab.tasks.Batch` they belong to, and counts the masked steps only.
 """
 
 from __future__ import annotations

@@ -16,17 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-# the metrics live in memlab.metrics; the chapters import them from here too
-from memlab.metrics import (  # noqa: F401
-    answer_accuracy,
-    answer_bits,
-    bit_errors,
-    bits_per_sequence,
-    decode_one_hot,
-    masked_bce,
-    masked_cross_entropy,
-    sequence_accuracy,
-)
 from memlab.validation import integer
 
 Device = Union[str, torch.device, None]

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from memlab import addressing as A
-from memlab import analysis, attention, checks, dnc, tasks
+from memlab import analysis, attention, checks, dnc, metrics, tasks
 from memlab.models import DNC
 
 
@@ -45,8 +45,8 @@ REFERENCES = {
     "update_usage": A.update_usage, "allocation_weights": A.allocation_weights,
     "update_link": A.update_link, "oneplus": A.oneplus, "parse_interface": dnc.parse_interface,
     "write_weighting": A.write_weighting, "read_weighting": A.read_weighting,
-    "copy_batch": reference_copy_batch, "bit_errors": tasks.bit_errors,
-    "bits_per_sequence": tasks.bits_per_sequence, "masked_bce": tasks.masked_bce,
+    "copy_batch": reference_copy_batch, "bit_errors": metrics.bit_errors,
+    "bits_per_sequence": metrics.bits_per_sequence, "masked_bce": metrics.masked_bce,
     "read_mode_usage": analysis.read_mode_usage, "link_chain": analysis.link_chain,
     "edge_rows": tasks.edge_rows, "read_sources": analysis.read_sources,
     "masked_content_weights": lambda m, k, b, mask: A.content_weights(m, k, b, mask),
@@ -372,22 +372,22 @@ MUTANTS = {
         ("counts masked-out steps",
          lambda lo, t, m: ((lo > 0).float() != t).float().sum((1, 2)).to(lo.dtype), "masked-out"),
         ("probabilities thresholded at 0",
-         lambda lo, t, m: tasks.bit_errors(torch.sigmoid(lo), t, m), "probabilities at 0"),
-        ("logits thresholded at 0.5", lambda lo, t, m: tasks.bit_errors(lo - 0.5, t, m), "0.5"),
-        ("off-by-one mask", lambda lo, t, m: tasks.bit_errors(lo, t, torch.roll(m, 1, 1)),
+         lambda lo, t, m: metrics.bit_errors(torch.sigmoid(lo), t, m), "probabilities at 0"),
+        ("logits thresholded at 0.5", lambda lo, t, m: metrics.bit_errors(lo - 0.5, t, m), "0.5"),
+        ("off-by-one mask", lambda lo, t, m: metrics.bit_errors(lo, t, torch.roll(m, 1, 1)),
          "off by one"),
-        ("summed over the batch", lambda lo, t, m: tasks.bit_errors(lo, t, m).sum(), "scalar"),
-        ("integer counts", lambda lo, t, m: tasks.bit_errors(lo, t, m).long(), "float counts"),
+        ("summed over the batch", lambda lo, t, m: metrics.bit_errors(lo, t, m).sum(), "scalar"),
+        ("integer counts", lambda lo, t, m: metrics.bit_errors(lo, t, m).long(), "float counts"),
     ],
     "bits_per_sequence": [
-        ("nats", lambda lo, t, m: tasks.bits_per_sequence(lo, t, m) * math.log(2), "nats"),
-        ("unmasked", lambda lo, t, m: tasks.bits_per_sequence(lo, t, torch.ones_like(m)),
+        ("nats", lambda lo, t, m: metrics.bits_per_sequence(lo, t, m) * math.log(2), "nats"),
+        ("unmasked", lambda lo, t, m: metrics.bits_per_sequence(lo, t, torch.ones_like(m)),
          "mask is 0"),
         ("naive sigmoid and log", lambda lo, t, m: -(
             (t * torch.log2(torch.sigmoid(lo))
              + (1 - t) * torch.log2(1 - torch.sigmoid(lo))).sum(-1)
             * m).sum(-1), "NaN or inf"),
-        ("mean over channels", lambda lo, t, m: tasks.bits_per_sequence(lo, t, m) / lo.shape[-1],
+        ("mean over channels", lambda lo, t, m: metrics.bits_per_sequence(lo, t, m) / lo.shape[-1],
          "mean over the channels"),
     ],
     "masked_bce": [
@@ -396,9 +396,9 @@ MUTANTS = {
         ("averaged per sequence", lambda lo, t, m: (
             (F.binary_cross_entropy_with_logits(lo, t, reduction="none").sum(-1) * m).sum(-1)
             / (m.sum(-1) * lo.shape[-1])).mean(), "averaged per sequence"),
-        ("per counted step", lambda lo, t, m: tasks.masked_bce(lo, t, m) * lo.shape[-1],
+        ("per counted step", lambda lo, t, m: metrics.masked_bce(lo, t, m) * lo.shape[-1],
          "not counted bits"),
-        ("per sequence [B]", lambda lo, t, m: tasks.bits_per_sequence(lo, t, m), "scalar"),
+        ("per sequence [B]", lambda lo, t, m: metrics.bits_per_sequence(lo, t, m), "scalar"),
     ],
     "read_mode_usage": [
         ("ignores the mask", lambda pi, m: pi.mean((0, 1)), "ignores the mask"),

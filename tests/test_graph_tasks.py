@@ -5,17 +5,14 @@ import math
 import pytest
 import torch
 
-from memlab.tasks import (
-    GraphTraversalTask,
-    Traversal,
+from memlab.metrics import (
     answer_accuracy,
     answer_bits,
     bit_errors,
-    follow,
-    make_task,
     masked_cross_entropy,
     sequence_accuracy,
 )
+from memlab.tasks import GraphTraversalTask, Traversal, follow, make_task
 
 
 def seeded(seed=0):

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from memlab.metrics import bit_errors, bits_per_sequence, masked_bce
 from memlab.tasks import (
     TASKS,
     AssociativeRecallTask,
@@ -17,10 +18,7 @@ from memlab.tasks import (
     RepeatCopyTask,
     ReverseTask,
     SortTask,
-    bit_errors,
-    bits_per_sequence,
     make_task,
-    masked_bce,
 )
 
 

@@ -6,7 +6,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .. import tasks
+from .. import metrics, tasks
 from .harness import F32, F64, MASK_NOTE, Mistake, checking, fmt, gen, metric_inputs, metric_result
 
 __all__ = ["copy_batch", "bit_errors"]
@@ -178,7 +178,7 @@ def bit_errors(student: Callable) -> None:
         targets = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]],
                                 [[0.0, 0.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]]], dtype=F64)
         mask = torch.tensor([[0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0]], dtype=F64)
-        c.case(run, (logits, targets, mask), tasks.bit_errors(logits, targets, mask),
+        c.case(run, (logits, targets, mask), metrics.bit_errors(logits, targets, mask),
                f"logits {fmt(logits)}, targets {fmt(targets)}, mask {fmt(mask)}",
                BIT_ERRORS_MISTAKES)
 
@@ -209,6 +209,6 @@ def bit_errors(student: Callable) -> None:
                    f"[1, 0, 1, 0] (threshold logits at 0), got {fmt(out)}")
         c.passed()
 
-        c.random_cases(run, tasks.bit_errors, metric_inputs, "B T O",
+        c.random_cases(run, metrics.bit_errors, metric_inputs, "B T O",
                        ((3, 9, 4), (1, 5, 1), (5, 7, 8), (2, 12, 3)), BIT_ERRORS_MISTAKES,
                        note=MASK_NOTE, dtypes=(F64, F32))

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .. import tasks
+from .. import metrics
 from .harness import (
     F32,
     F64,
@@ -123,12 +123,12 @@ def bits_per_sequence(student: Callable) -> None:
                       what="values (a model answering 0.5 costs exactly 1 bit per counted bit)")
         c.passed()
 
-        c.random_cases(run, tasks.bits_per_sequence, metric_inputs, "B T O",
+        c.random_cases(run, metrics.bits_per_sequence, metric_inputs, "B T O",
                        ((3, 9, 4), (1, 5, 1), (5, 7, 8), (2, 12, 3)), BITS_PER_SEQUENCE_MISTAKES,
                        note=MASK_NOTE)
-        _stability_check(c, tasks.bits_per_sequence, (1,), "[B]")
+        _stability_check(c, metrics.bits_per_sequence, (1,), "[B]")
         c.passed()
-        c.float32_case(run, tasks.bits_per_sequence, metric_inputs, "B T O", (2, 6, 3),
+        c.float32_case(run, metrics.bits_per_sequence, metric_inputs, "B T O", (2, 6, 3),
                        atol=1e-4, rtol=1e-5, which=(0,))
 
 
@@ -162,10 +162,10 @@ def masked_bce(student: Callable) -> None:
                            "nats per counted bit)")
         c.passed()
 
-        c.random_cases(run, tasks.masked_bce, metric_inputs, "B T O",
+        c.random_cases(run, metrics.masked_bce, metric_inputs, "B T O",
                        ((3, 9, 4), (1, 5, 1), (5, 7, 8), (2, 12, 3)), MASKED_BCE_MISTAKES,
                        note=MASK_NOTE, what="loss")
-        _stability_check(c, tasks.masked_bce, (), "a scalar []")
+        _stability_check(c, metrics.masked_bce, (), "a scalar []")
         c.passed()
-        c.float32_case(run, tasks.masked_bce, metric_inputs, "B T O", (2, 6, 3),
+        c.float32_case(run, metrics.masked_bce, metric_inputs, "B T O", (2, 6, 3),
                        atol=1e-5, rtol=1e-5, what="loss", which=(0,))
