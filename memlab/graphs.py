@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 import torch
+from torch import Tensor
 
 from memlab.tasks import Batch, _check_int, _check_range, _Task
 
@@ -420,6 +421,51 @@ class ShortestPathTask(_GraphTask):
 
 
 GRAPH_TASKS = (TraversalTask, ShortestPathTask)
+
+#: What a read head looks at during hop k of the answer (`hop_reads`)
+HOP_READS = ("the hop's edge", "the previous hop's edge", "another edge",
+             "the hop's query step", "another query step", "elsewhere")
+
+
+def hop_reads(samples, read_weights: Tensor, write_weights: Tensor) -> Tensor:
+    """Where each read head reads at each answer step of graph samples (the paper's Fig. 3).
+
+    A read's source is the step whose write its weighting overlaps most
+    (`memlab.analysis.read_sources`). At answer step k (hop k) it is sorted into HOP_READS:
+    the description step that holds hop k's edge (a content look-up of the edge), the one of
+    hop k - 1's edge, another edge, the query step that named hop k's label (the stored
+    query, e.g. followed along the temporal links), another query step, or elsewhere.
+
+    Args:
+        samples: the B GraphQuery samples of the batch (as encoded: description, query, ...).
+        read_weights: [B, T, R, N], ``trace.read_weights``.
+        write_weights: [B, T, N], ``trace.write_weights``.
+
+    Returns:
+        [len(HOP_READS), R], the fraction of all answer steps of each kind, per read head.
+    """
+    from memlab.analysis import read_sources
+
+    samples = list(samples)
+    B, T, R, _ = read_weights.shape
+    if len(samples) != B or write_weights.shape[:2] != (B, T):
+        raise ValueError(f"samples ({len(samples)}), read_weights [B, T, R, N] = "
+                         f"{tuple(read_weights.shape)} and write_weights [B, T, N] = "
+                         f"{tuple(write_weights.shape)} must agree on B and T")
+    counts = torch.zeros(len(HOP_READS), R)
+    for b, sample in enumerate(samples):
+        E, Q = len(sample.edges), len(sample.query)
+        first = E + Q + sample.planning
+        sources = read_sources(read_weights[b, first: first + len(sample.answers)],
+                               write_weights[b, :first])  # [K, R]
+        for k, answer in enumerate(sample.answers):
+            edge, query = sample.edges.index(answer), E + min(k, Q - 1)
+            previous = sample.edges.index(sample.answers[k - 1]) if k else -1
+            for r, step in enumerate(sources[k].tolist()):
+                kind = (0 if step == edge else 1 if step == previous else 2 if step < E
+                        else 3 if step == query else 4 if step < E + Q else 5)
+                counts[kind, r] += 1
+    return counts / counts.sum(0).clamp_min(1)
 
 
 #: A fictional metro (chapter 8's transfer test): four lines, each its stations in order; five

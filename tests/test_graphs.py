@@ -7,12 +7,14 @@ import torch
 
 from memlab.graphs import (
     BASE,
+    HOP_READS,
     METRO_LINES,
     PHASES,
     GraphQuery,
     ShortestPathTask,
     TraversalTask,
     digits,
+    hop_reads,
     metro,
     random_route,
     shortest_paths,
@@ -280,3 +282,25 @@ def test_node_labels_narrow_the_labels_drawn():
     seen = {x for _ in range(50) for u, _, v in task.sample(g).edges for x in (u, v)}
     assert seen <= set(range(12)) and len(seen) == 12
     assert task.input_size == TraversalTask().input_size  # the digits stay: same channels
+
+
+def test_hop_reads_sorts_each_read_by_its_source():
+    task = TraversalTask(min_nodes=3, max_nodes=3, max_length=2)
+    edges = ((7, 3, 42), (42, 5, 9), (9, 3, 7))
+    sample = task.query(edges, 7, (3, 5))  # answers (7, 3, 42) then (42, 5, 9)
+    T = task.encode([sample]).inputs.shape[1]  # 3 edges, 2 query steps, 2 answers
+    write = torch.eye(T)[None]  # step t writes slot t
+    read = torch.zeros(1, T, 3, T)
+    # head 0 reads each hop's edge; head 1 the query step of the hop; head 2 the other edge
+    # at hop 0 and the previous hop's edge at hop 1
+    for k, (edge, other) in enumerate(((0, 2), (1, 0))):
+        read[0, 5 + k, 0, edge] = 1
+        read[0, 5 + k, 1, 3 + k] = 1
+        read[0, 5 + k, 2, other] = 1
+    fractions = hop_reads([sample], read, write)
+    assert fractions.shape == (len(HOP_READS), 3)
+    expected = {0: {0: 1.0}, 1: {3: 1.0}, 2: {2: 0.5, 1: 0.5}}
+    for head, kinds in expected.items():
+        assert fractions[:, head].tolist() == [kinds.get(i, 0.0) for i in range(len(HOP_READS))]
+    with pytest.raises(ValueError, match="samples"):
+        hop_reads([sample, sample], read, write)
