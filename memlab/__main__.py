@@ -238,10 +238,7 @@ def _setup(args: argparse.Namespace):
 
 
 def _resumed(args: argparse.Namespace, model, out: str) -> Checkpoint | None:
-    """The checkpoint to continue, refused unless it is a run of the same model on the same task.
-
-    None for a bare --resume whose --out file does not exist yet.
-    """
+    """The checkpoint to continue (refused unless same model and task); None if --out is new."""
     path = args.resume or out
     if not args.resume and not Path(path).exists():
         print(f"no checkpoint at {path} yet: starting afresh")

@@ -1,9 +1,8 @@
 """The instructors' tools on top of nbgrader: memlab's exercise layout and per-exercise tables.
 
-nbgrader does the work: its preprocessors write the student versions and run the notebooks, its
-gradebook holds the scores. This module adds what nbgrader lacks: checks of the layout of the
-chapters' exercises and written questions, and tables with one column per exercise. It needs
-the ``instructor`` extra (``pip install 'memlab[instructor]'``); ``import memlab`` never loads it.
+nbgrader writes the student versions, runs the notebooks and holds the scores; this module adds
+checks of the layout of the chapters' exercises and written questions, and tables with one
+column per exercise. It needs the ``instructor`` extra (``pip install 'memlab[instructor]'``).
 
 An exercise is a code cell holding a function whose body lies between nbgrader's
 ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines (the cell tagged hide-input), followed by a
@@ -119,10 +118,7 @@ def find_questions(nb) -> list[Question]:
 
 
 def find_check_cells(nb) -> list[tuple[int, list]]:
-    """(cell index, check names) of every code cell that calls checks.<name>(...).
-
-    This finds the exercises of a student's notebook, whose markers are gone.
-    """
+    """(cell index, check names) of every code cell that calls checks.<name>(...)."""
     return [(index, CHECK_CALL.findall(cell.source)) for index, cell in enumerate(nb.cells)
             if cell.cell_type == "code" and CHECK_CALL.search(cell.source)]
 
@@ -135,10 +131,7 @@ def chapter_id(path: str | Path) -> str:
 
 
 def _unpaired_markers(source: str) -> bool:
-    """Whether the solution delimiters of a source fail to alternate BEGIN, END, BEGIN, ...
-
-    nbgrader refuses a BEGIN without its END, but drops a lone END and keeps the solution.
-    """
+    """Whether the solution delimiters fail to alternate BEGIN, END (nbgrader keeps a lone END)."""
     begins = [BEGIN in line for line in source.splitlines() if BEGIN in line or END in line]
     return begins != [True, False] * (len(begins) // 2)
 
@@ -146,9 +139,8 @@ def _unpaired_markers(source: str) -> bool:
 def question_problems(nb) -> list[str]:
     """What is wrong with the written questions of a notebook, one line each.
 
-    Each answer cell must have points, a grade id ending in "-answer", its model answer in a
-    dropdown admonition, and right before it a read-only "### Question" cell whose grade id is
-    the answer's without "-answer"; each "### Question" cell must have its answer after it.
+    An answer cell needs points, a grade id ending in "-answer", its model answer in a dropdown,
+    and right before it a read-only "### Question" cell of the same grade id without "-answer".
     """
     problems = []
     for question in find_questions(nb):
@@ -201,9 +193,9 @@ def nbgrader_problems(nb) -> list[str]:
 def layout_problems(nb, known_checks: Sequence[str] | None = None) -> list[str]:
     """What is wrong with the exercises of a notebook, one line each (empty when all is well).
 
-    Each exercise cell must hold paired solution delimiters, carry the hide-input tag and be
-    followed by a code cell that calls checks.<name>(...) with a known name and its function;
-    the written questions must pass `question_problems`, the metadata nbgrader's validator.
+    An exercise cell needs paired solution delimiters, the hide-input tag and a next code cell
+    calling a known checks.<name>(...) with its function; then `question_problems` and
+    nbgrader's metadata validator.
     """
     if known_checks is None:
         from . import checks
@@ -234,13 +226,11 @@ def layout_problems(nb, known_checks: Sequence[str] | None = None) -> list[str]:
 # --------------------------------------------------------------------------- student versions
 
 def student_notebook(nb):
-    """A student version of a notebook (a new notebook; ``nb`` is left as it is).
+    """A new student version of a notebook, by the preprocessors of generate_assignment.
 
-    It is nbgrader's release: the preprocessors of ``nbgrader generate_assignment`` that need no
-    course or gradebook replace each solution region with ``# YOUR CODE HERE`` and
-    ``raise NotImplementedError()``, each written answer with "YOUR ANSWER HERE", and clear
-    the outputs. Cells need no nbgrader metadata. memlab's own step: the exercise cells lose
-    their hide-input tag. A ValueError on unpaired delimiters or invalid nbgrader metadata.
+    Solutions become ``raise NotImplementedError()``, written answers "YOUR ANSWER HERE", outputs
+    are cleared and exercise cells lose their hide-input tag. A ValueError on unpaired delimiters
+    or invalid nbgrader metadata.
     """
     nb = copy.deepcopy(nb)
     for exercise in find_exercises(nb):
@@ -270,9 +260,9 @@ def _notebooks(src: Path) -> list[Path]:
 
 
 def make_student_versions(src: str | Path, out: str | Path) -> list[Path]:
-    """Write the student version of every notebook of ``src`` (a folder or one notebook) to ``out``.
+    """Write the student version of each notebook of ``src`` to ``out``; return the paths.
 
-    Returns the paths written. ``out`` must not be the folder of the sources.
+    ``src`` is a folder or one notebook; ``out`` must not be the folder of the sources.
     """
     src, out = Path(src), Path(out)
     if not src.exists():
@@ -315,10 +305,7 @@ def _error_of(cell) -> str | None:
 
 
 def require_folder(path: str | Path, what: str) -> Path:
-    """``path`` as a Path when it is an existing folder, else a ValueError that names it.
-
-    A relative path is read from the current folder, which the message also names.
-    """
+    """``path`` as a Path when it is an existing folder, else a ValueError that names it."""
     path = Path(path)
     if not path.is_dir():
         state = "is not a folder" if path.exists() else "does not exist"
@@ -338,10 +325,7 @@ def require_kernel(kernel_name: str) -> None:
 
 
 def kernel_env() -> dict[str, str]:
-    """The kernels' environment: this process's, with MEMLAB_CHECKPOINTS made absolute.
-
-    The kernels run in other folders. A ValueError when MEMLAB_CHECKPOINTS names no folder.
-    """
+    """This process's environment with MEMLAB_CHECKPOINTS made absolute (it must be a folder)."""
     env = dict(os.environ)
     value = env.get(FOLDER_ENV, "").strip()
     if value:
@@ -353,10 +337,8 @@ def run_notebook(path: str | Path, cwd: str | Path | None = None, timeout: int =
                  kernel_name: str = "python3", env: dict[str, str] | None = None):
     """Run a notebook with nbgrader's Execute, going on after errors; returns (notebook, failure).
 
-    A cell that runs past ``timeout`` seconds gets nbgrader's CellTimeoutError. failure is None,
-    or a line saying why the run stopped early (a dead kernel); the cells that ran keep their
-    outputs. ``env`` is the kernel's environment (default: `kernel_env`). A missing notebook or
-    ``cwd`` folder is a ValueError that names the path.
+    failure is None, or why the run stopped early (a dead kernel); a cell past ``timeout``
+    seconds gets a CellTimeoutError. ``env`` defaults to `kernel_env`.
     """
     if not Path(path).is_file():
         raise ValueError(f"no notebook {path} ({Path(path).resolve()})")
@@ -403,10 +385,9 @@ def _submissions(root: Path) -> list[tuple[str, Path]]:
 
 def grade(submissions: str | Path, cwd: str | Path | None = None, timeout: int = 600,
           kernel_name: str = "python3") -> list[Result]:
-    """Grade every notebook under ``submissions`` (see _submissions for the layout).
+    """Grade every notebook under ``submissions``: STUDENT/**/*.ipynb, or *.ipynb one each.
 
-    A missing ``submissions`` or ``cwd`` folder, an unknown kernel or a MEMLAB_CHECKPOINTS
-    that names no folder is a ValueError raised before any notebook runs.
+    A missing folder or kernel is a ValueError raised before any notebook runs.
     """
     root = require_folder(submissions, "submissions")
     if cwd is not None:
@@ -439,8 +420,7 @@ def _table(header: list, rows: list) -> str:
 def check_csv_target(path: str | Path, header: Sequence[str]) -> Path:
     """``path`` when a CSV file with ``header`` may be written there, else a ValueError.
 
-    An existing file may be replaced only when it begins with the same header, so that the
-    grades another tool wrote there (nbgrader export's grades.csv) are never overwritten.
+    An existing file is replaced only when it begins with the same header (never nbgrader's).
     """
     path = Path(path)
     if path.is_dir():
@@ -486,11 +466,7 @@ class Score:
 
 
 def exercise_of(grade_id: str) -> str:
-    """The exercise of a grade id: the grade id without "-check" or "-answer".
-
-    '02-update_link' for the check cell's '02-update_link-check', '02-q-allocation-sum' for
-    the written answer's '02-q-allocation-sum-answer'.
-    """
+    """The grade id without "-check" or "-answer": '02-update_link' for '02-update_link-check'."""
     for suffix in (CHECK_SUFFIX, ANSWER_SUFFIX):
         if grade_id.endswith(suffix):
             return grade_id[: -len(suffix)]
@@ -515,11 +491,8 @@ def _autograded_errors(path: Path) -> tuple[dict, dict]:
 def gradebook_scores(course: str | Path = ".", db_url: str | None = None) -> list[Score]:
     """Every graded cell's score in the gradebook of an nbgrader course, after autograde.
 
-    ``course`` is the course folder (the one with ``nbgrader_config.py``); the gradebook is
-    ``db_url``, else its ``gradebook.db``. The scores are nbgrader's (a manual grade replaces
-    the autograder's, extra credit is added). Each message is the first line of the error
-    that the cell printed in ``autograded/<student>/<assignment>/<notebook>.ipynb``.
-    Nothing is added to the gradebook.
+    The gradebook is ``db_url``, else the course folder's ``gradebook.db``; the scores are
+    nbgrader's, each message the first error line in the autograded notebook. Read only.
     """
     course = require_folder(course, "the course folder")
     if db_url is None:

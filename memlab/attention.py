@@ -1,34 +1,24 @@
 """Attention and fast weights, written as memory look-ups: one pure batched function each.
 
-Scaled dot-product attention (Vaswani et al. 2017, "Attention Is All You Need",
-eq. 1) is a content weighting over N stored positions, like the DNC's
-C(M, k, beta) of `memlab.addressing.content_weights`::
+Scaled dot-product attention (Vaswani et al. 2017, eq. 1) is a content weighting over N stored
+positions, like the DNC's C(M, k, beta) of `memlab.addressing.content_weights`::
 
     DNC:        C(M, k, beta)[i] = softmax_i(beta k . M[i] / (|k| |M[i]|))
     attention:  a[i]             = softmax_i(q . K[i] / sqrt(D))
 
-Both read the weighted sum of what is stored (r = M^T w). The differences are
-the chapter's subject: the cosine ignores the lengths that the dot product
-keeps (the length of q plays the part of beta, and a long stored key K[i]
-draws more weight); attention keeps keys and values apart; and it stores one
-position per input, never overwritten, where the DNC writes N slots in place.
+Both read the weighted sum of what is stored (r = M^T w). The cosine ignores the lengths that the
+dot product keeps (|q| plays the part of beta, a long key K[i] draws more weight); attention keeps
+keys and values apart, and stores one position per input where the DNC rewrites N slots.
 
-Linear attention is a fast-weight memory (Schlag, Irie & Schmidhuber 2021,
-"Linear Transformers Are Secretly Fast Weight Programmers", ICML): the pairs
-are summed into one matrix W of outer products v k^T, read as W q, either by
-the sum rule (linear attention without its normaliser) or by the paper's delta
-rule, which first erases what the key retrieves. The keys and queries here are
-used as given: the paper first maps them with a feature map phi and
-normalises them (it divides phi(k) by the sum of its entries); that is the
-caller's step, and the delta rule stores a value exactly when ``|k| = 1``.
+Linear attention is a fast-weight memory (Schlag, Irie & Schmidhuber 2021): the pairs are summed
+into one matrix W of outer products v k^T, read as W q, by the sum rule or by the delta rule,
+which first erases what the key retrieves. Keys and queries are used as given: the paper's
+feature map phi and its normalisation are the caller's step (the delta rule stores a value
+exactly when ``|k| = 1``).
 
-All tensors are batch-first:
-
-    B batch, N stored positions, H queries (one per head), D key size,
-    Dk and Dv the key and value sizes of a fast-weight memory.
-
-The arguments' shapes are checked once, at the top of each function, with a
-ValueError that names the argument; the equations follow unchecked.
+Tensors are batch-first: B batch, N stored positions, H queries (one per head), D key size, Dk
+and Dv the key and value sizes of a fast-weight memory. Each function checks its arguments'
+shapes once, with a ValueError naming the argument; the equations follow unchecked.
 """
 from __future__ import annotations
 
@@ -41,11 +31,7 @@ from . import addressing
 
 
 def _sizes(**arguments: tuple) -> dict:
-    """The sizes of the shape letters of every argument, checked to agree across arguments.
-
-    Each keyword is an argument's name, with (value, letters), e.g. ``queries=(q, "B H D")``.
-    Raises ValueError naming the first argument that is not a tensor of its shape.
-    """
+    """{letter: size} of ``name=(tensor, "B H D")`` arguments, or a ValueError on a mismatch."""
     sizes: dict = {}
     for name, (value, letters) in arguments.items():
         letters = letters.split()
@@ -78,19 +64,15 @@ def _check_mask(mask: Tensor, sizes: dict) -> None:
 def dot_product_weights(memory_keys: Tensor, queries: Tensor, mask: Tensor | None = None) -> Tensor:
     """Attention weights a[i] = softmax_i(q . K[i] / sqrt(D))  (Vaswani et al. 2017, eq. 1).
 
-    The softmax(Q K^T / sqrt(d_k)) of the paper, one row per query: a content
-    weighting over the N stored keys, set out like `addressing.content_weights`
-    (stored things first, then one query per head). Where the DNC divides by the
-    lengths ``|k| |M[i]|`` and multiplies by a strength beta, attention divides by
-    the fixed sqrt(D), which keeps the scores of random D-dimensional vectors
-    near unit variance whatever D.
+    The paper's softmax(Q K^T / sqrt(d_k)), one row per query, set out like
+    `addressing.content_weights`. The fixed sqrt(D) keeps the scores of random vectors near unit
+    variance whatever D, where the DNC divides by ``|k| |M[i]|`` and multiplies by beta.
 
     Args:
         memory_keys: [B, N, D], K: the keys of the N stored positions.
         queries: [B, H, D], q: one query per head.
-        mask: None, or bool of shape [B, N] (the same positions for every query) or
-            [B, H, N]: True where a query may look (e.g. a causal mask). Every query
-            must see at least one position.
+        mask: None, or bool [B, N] (the same for every query) or [B, H, N]: True where a query
+            may look (e.g. a causal mask); every query must see at least one position.
 
     Returns:
         [B, H, N], each row summing to 1 (0 on masked positions).
@@ -108,8 +90,7 @@ def attend(memory_keys: Tensor, memory_values: Tensor, queries: Tensor,
            mask: Tensor | None = None) -> Tensor:
     """Attention(Q, K, V) = softmax(Q K^T / sqrt(D)) V  (Vaswani et al. 2017, eq. 1).
 
-    The read r = V^T a of the weights a of `dot_product_weights`: the DNC's read
-    r = M^T w (`addressing.read_memory`) with the values V as the memory.
+    The DNC's read r = M^T w (`addressing.read_memory`) with the values V as the memory.
 
     Args:
         memory_keys: [B, N, D], K.
@@ -131,11 +112,8 @@ def attend(memory_keys: Tensor, memory_values: Tensor, queries: Tensor,
 def sum_rule_update(fast_weights: Tensor, key: Tensor, value: Tensor) -> Tensor:
     """Sum rule W_t = W_{t-1} + v k^T  (Schlag, Irie & Schmidhuber 2021).
 
-    Linear attention without its normaliser: after writing the pairs (k_j, v_j)
-    from W = 0, the read W q = sum_j v_j (k_j . q) is attention with the softmax
-    replaced by the plain dot product. The matrix has Dk columns, so at most Dk
-    keys (orthogonal ones) can be retrieved without crosstalk; the paper's
-    capacity argument. The paper writes phi(k) for k (see the module's notes).
+    Linear attention without its normaliser: from W = 0, the read W q = sum_j v_j (k_j . q).
+    At most Dk (orthogonal) keys are retrieved without crosstalk: the paper's capacity argument.
 
     Args:
         fast_weights: [B, Dv, Dk], W_{t-1}.
@@ -152,16 +130,10 @@ def sum_rule_update(fast_weights: Tensor, key: Tensor, value: Tensor) -> Tensor:
 def delta_rule_update(fast_weights: Tensor, key: Tensor, value: Tensor, beta: Tensor) -> Tensor:
     """Delta rule W_t = W_{t-1} + beta (v - W_{t-1} k) k^T  (Schlag, Irie & Schmidhuber 2021).
 
-    For a unit key, what k retrieves, v_bar = W_{t-1} k, becomes
-    W_t k = (1 - beta) v_bar + beta v: with beta = 1 exactly v, however often k
-    was written before (the sum rule returns the sum of every value written
-    with k). Rearranged, W_t = W_{t-1} (I - beta k k^T) + beta v k^T: erase
-    along the key, then write, as the DNC's M_t = M_{t-1} o (E - w e^T) + w v^T
-    does. With M = W^T, a memory of Dk slots of Dv numbers, and a one-hot key
-    k = e_i, the two are the same: the delta rule is the DNC write with
-    w = beta e_i and erase e = 1. In the paper beta = sigmoid(W_beta x) is
-    produced at every step and keys are phi(k) normalised to sum 1; here k is
-    used as given.
+    For a unit key, what k retrieved, v_bar = W_{t-1} k, becomes (1 - beta) v_bar + beta v: with
+    beta = 1 exactly v, however often k was written. Rearranged, W_t = W_{t-1} (I - beta k k^T)
+    + beta v k^T erases along the key, then writes: with M = W^T and a one-hot key k = e_i it is
+    the DNC write M_t = M_{t-1} o (E - w e^T) + w v^T with w = beta e_i and e = 1.
 
     Args:
         fast_weights: [B, Dv, Dk], W_{t-1}.
@@ -181,8 +153,7 @@ def delta_rule_update(fast_weights: Tensor, key: Tensor, value: Tensor, beta: Te
 def fast_weight_read(fast_weights: Tensor, query: Tensor) -> Tensor:
     """Read y = W q  (Schlag, Irie & Schmidhuber 2021).
 
-    The DNC's read r = M^T w with M = W^T: the query is a weighting over the Dk
-    key directions, not restricted to sum to 1.
+    The DNC's read r = M^T w with M = W^T, q a weighting over Dk key directions not summing to 1.
 
     Args:
         fast_weights: [B, Dv, Dk], W.

@@ -1,10 +1,8 @@
 """Controllers: the neural network that reads the input and drives the memory.
 
-A controller sees, at each step, the external input x_t and the read vectors of
-the previous step r_{t-1} (the "feedback"). Its input projection is applied to
-the whole sequence at once, before the time loop; only the feedback and the
-recurrent part are computed step by step. That keeps the loop short, which is
-what matters for speed on a CPU.
+At each step a controller sees the input x_t and the previous read vectors r_{t-1} (the
+feedback). Its input projection runs on the whole sequence before the time loop, so that only
+the feedback and the recurrent part are computed step by step.
 """
 from __future__ import annotations
 
@@ -24,8 +22,7 @@ class LSTMState(NamedTuple):
 class LSTMController(nn.Module):
     """A single-layer LSTM (Hochreiter & Schmidhuber 1997) over [x_t; r_{t-1}].
 
-    Gates are ordered (input, forget, output, candidate); the forget gate's bias
-    starts at 1.
+    Gates are ordered (input, forget, output, candidate); the forget gate's bias starts at 1.
 
     Args:
         input_size: features of x_t.
@@ -46,8 +43,8 @@ class LSTMController(nn.Module):
 
         Args:
             batch_size: B.
-            device: the device of the tensors (torch's default when None).
-            dtype: their dtype (torch's default when None).
+            device: of the tensors (None: torch's default).
+            dtype: of the tensors (None: torch's default).
 
         Returns:
             LSTMState of hidden and cell [B, hidden_size].
@@ -62,7 +59,7 @@ class LSTMController(nn.Module):
             x: [B, T, input_size].
 
         Returns:
-            [B, T, 4 * hidden_size], input weights times x_t plus the gate biases.
+            [B, T, 4 * hidden_size], the input weights times x_t plus the gate biases.
         """
         return self.input_weights(x)
 
@@ -76,7 +73,7 @@ class LSTMController(nn.Module):
             state: the previous LSTMState, hidden and cell [B, hidden_size].
 
         Returns:
-            (output [B, hidden_size], the new LSTMState); the output is the new hidden state.
+            (hidden [B, hidden_size], the new LSTMState).
         """
         recurrent = torch.cat([feedback, state.hidden], dim=-1)
         gates = torch.addmm(projected, recurrent, self.recurrent_weights.weight.t())
@@ -108,11 +105,7 @@ class FeedForwardController(nn.Module):
         self.recurrent_weights = nn.Linear(feedback_size, hidden_size, bias=False)
 
     def initial_state(self, batch_size: int, device=None, dtype=None) -> FeedForwardState:
-        """The empty state (the arguments are those of `LSTMController.initial_state`).
-
-        Returns:
-            FeedForwardState(), with no fields.
-        """
+        """The empty FeedForwardState() (the arguments are `LSTMController.initial_state`'s)."""
         return FeedForwardState()
 
     def project_input(self, x: Tensor) -> Tensor:
@@ -136,7 +129,7 @@ class FeedForwardController(nn.Module):
             state: FeedForwardState(), passed through.
 
         Returns:
-            (output [B, hidden_size], the same state).
+            (hidden [B, hidden_size], the same state).
         """
         hidden = torch.tanh(torch.addmm(projected, feedback, self.recurrent_weights.weight.t()))
         return hidden, state
@@ -146,20 +139,7 @@ CONTROLLERS = {"lstm": LSTMController, "feedforward": FeedForwardController}
 
 
 def make_controller(kind: str, input_size: int, feedback_size: int, hidden_size: int) -> nn.Module:
-    """Build a controller by name: "lstm" (default everywhere) or "feedforward".
-
-    Args:
-        kind: "lstm" or "feedforward".
-        input_size: features of x_t.
-        feedback_size: features of r_{t-1} (R * W).
-        hidden_size: units of the controller.
-
-    Returns:
-        An LSTMController or a FeedForwardController.
-
-    Raises:
-        ValueError: for any other kind.
-    """
+    """Build a controller by kind: "lstm" (LSTMController, the default) or "feedforward"."""
     if kind not in CONTROLLERS:
         raise ValueError(f"controller must be one of {sorted(CONTROLLERS)}, got {kind!r}")
     return CONTROLLERS[kind](input_size, feedback_size, hidden_size)

@@ -39,21 +39,13 @@ def _check_input(x, input_size: int) -> None:
 
 
 def _stack(records: list[NamedTuple], kind):
-    """A list over time of records `kind` [B, ...] -> one `kind` of [B, T, ...].
-
-    Built by field name; a field that is None (an option that is off) stays None.
-    """
+    """Stack a list over time of `kind` records [B, ...] by field into one [B, T, ...]."""
     return kind(**{name: None if values[0] is None else torch.stack(values, dim=1)
                    for name, values in zip(kind._fields, zip(*records))})
 
 
 class _Unrolled(nn.Module):
-    """The time loop shared by the memory models.
-
-    A subclass provides `initial_state(batch_size, device, dtype)` and
-    `_step(projected [B, P], state) -> (hidden [B, H], reads [B, R*W], state, record)`.
-    The output y_t = W_y [h_t; r_t] is one matrix product after the loop.
-    """
+    """The time loop of the memory models; a subclass gives initial_state and _step."""
 
     kind = ""
     # what each subclass sets (declared for the type checker)
@@ -62,7 +54,7 @@ class _Unrolled(nn.Module):
     controller: Any  # LSTMController or FeedForwardController, each given back its own state
     output: nn.Linear
     initial_state: Callable[..., Any]
-    _step: Callable[..., tuple]
+    _step: Callable[..., tuple]  # (projected, state) -> (hidden, reads [B, R * W], state, record)
 
     def _check_common(self, input_size, output_size, hidden_size, controller):
         _check_size("input_size", input_size)
@@ -72,15 +64,12 @@ class _Unrolled(nn.Module):
             raise ValueError(f"controller must be 'lstm' or 'feedforward', got {controller!r}")
 
     def compile_step(self, **options) -> _Unrolled:
-        """Opt in to `torch.compile` of the per-step function (the first call compiles).
+        """Compile the per-step function with ``torch.compile`` and return the model.
 
-        Outputs are the same as eager; traces (`return_trace=True`) stay eager.
+        The first call compiles; traces (``return_trace=True``) stay eager.
 
         Args:
             **options: passed to ``torch.compile`` (e.g. ``mode``).
-
-        Returns:
-            The model itself, so that ``model = DNC(...).compile_step()`` reads naturally.
         """
         self._compiled_step = torch.compile(self._step, dynamic=False, **options)
         return self
@@ -93,12 +82,8 @@ class _Unrolled(nn.Module):
             return_trace: also return everything the memory did at every step.
 
         Returns:
-            logits [B, T, output_size], one per output bit (apply a sigmoid for probabilities);
-            with ``return_trace``, the pair (logits, trace), the trace a named tuple
-            (``DNCTrace`` or ``NTMTrace``) whose fields are each [B, T, ...].
-
-        Raises:
-            ValueError: x is not a float tensor of shape [B, T, input_size].
+            logits [B, T, output_size], one per output bit; with ``return_trace``,
+            (logits, trace), the trace a ``DNCTrace`` or ``NTMTrace`` of fields [B, T, ...].
         """
         _check_input(x, self.config["input_size"])
         batch, steps, _ = x.shape
@@ -168,12 +153,9 @@ class DNCTrace(NamedTuple):
 class DNC(_Unrolled):
     """Differentiable Neural Computer (Graves et al. 2016).
 
-    A controller (LSTM by default) sees [x_t; r_{t-1}], emits the interface
-    vector xi_t, the memory access runs one step, and the output is
-    y_t = W_y [h_t; r_t].
-
-    The options switch on the changes of Csordás & Schmidhuber (2019); all off
-    (the default), the model is the 2016 DNC, with the same parameters.
+    The controller sees [x_t; r_{t-1}] and emits the interface vector xi_t; the memory access
+    runs one step; the output is y_t = W_y [h_t; r_t]. The three options are the changes of
+    Csordás & Schmidhuber (2019); all off (the default), this is the 2016 DNC.
 
     Args:
         input_size: channels of x_t.
@@ -183,12 +165,11 @@ class DNC(_Unrolled):
         word_size: W, the width of a slot.
         read_heads: R.
         controller: "lstm" or "feedforward".
-        masking: masked content look-ups; the interface gains a mask per read
-            head [R, W] and one for the write [W] (sigmoid).
-        deallocation: freed slots are erased (M_{t-1} o psi_t 1^T before the
-            write); nothing is added to the interface.
-        link_sharpness: the forward and backward weightings are sharpened; the
-            interface gains two sharpnesses per read head (oneplus).
+        masking: masked content look-ups; the interface gains a mask per read head [R, W] and
+            one for the write [W] (sigmoid).
+        deallocation: freed slots are erased (M_{t-1} o psi_t 1^T before the write).
+        link_sharpness: the forward and backward weightings are sharpened; the interface gains
+            two sharpnesses per read head (oneplus).
     """
 
     kind = "dnc"
@@ -222,12 +203,12 @@ class DNC(_Unrolled):
 
         Args:
             batch_size: B.
-            device: of every tensor of the state.
-            dtype: of every tensor of the state.
+            device: of every tensor.
+            dtype: of every tensor.
 
         Returns:
-            DNCState: the controller's zero state, read vectors [B, R * W] and the
-            ``dnc.AccessState`` of ``dnc.initial_state``.
+            DNCState: the controller's zero state, read_vectors [B, R * W] and
+            ``dnc.initial_state``'s AccessState.
         """
         c = self.config
         access = dnc.initial_state(batch_size, c["memory_size"], c["word_size"], c["read_heads"],
@@ -336,12 +317,12 @@ class NTM(_Unrolled):
 
         Args:
             batch_size: B.
-            device: of every tensor of the state.
-            dtype: of every tensor of the state.
+            device: of every tensor.
+            dtype: of every tensor.
 
         Returns:
-            NTMModelState: the controller's zero state, zero read vectors [B, R * W] and the
-            ``ntm.NTMState`` of ``ntm.initial_state``.
+            NTMModelState: the controller's zero state, zero read_vectors [B, R * W] and
+            ``ntm.initial_state``'s NTMState.
         """
         c = self.config
         memory = ntm.initial_state(batch_size, c["memory_size"], c["word_size"], c["read_heads"],
@@ -442,7 +423,7 @@ def sinusoidal_positions(steps: int, d_model: int, device=None, dtype=None) -> T
         steps: T, the number of positions.
         d_model: d, the width of a code (even).
         device: of the codes.
-        dtype: of the codes (None: the default dtype).
+        dtype: of the codes (None: torch's default).
 
     Returns:
         [T, d_model].
@@ -462,10 +443,9 @@ def alibi_slopes(num_heads: int) -> Tensor:
 
 
 def alibi_bias(steps: int, slopes: Tensor) -> Tensor:
-    """ALiBi's attention bias: ``-slope_h * |i - j|``, added to the scores of head h.
+    """ALiBi's attention bias ``-slope_h * |i - j|``, added to the scores of head h.
 
-    The encoder reads the whole sequence, so the bias is symmetric (the paper's causal form
-    only has j <= i). No position is added to the inputs: attention is told only distances.
+    Symmetric, as the encoder reads the whole sequence (the paper's causal form has j <= i).
 
     Args:
         steps: T.
@@ -499,8 +479,7 @@ def rotary_angles(steps: int, head_size: int, device=None, dtype=None) -> tuple:
 def rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     """Turn each channel pair (x_2i, x_2i+1) of x [..., T, D] by its angle (cos, sin [T, D/2]).
 
-    A query at position s and a key at position t then meet as q R_{t-s} k: their dot product
-    depends on the distance t - s only.
+    A query at s and a key at t then meet as q R_{t-s} k: their product depends on t - s only.
     """
     even, odd = x[..., 0::2], x[..., 1::2]
     return torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1).flatten(-2)
@@ -510,12 +489,9 @@ def encoder_block(layer: nn.TransformerEncoderLayer, h: Tensor, bias: Tensor | N
                   rotary: tuple | None = None):
     """One pre-norm encoder layer: h + SelfAttention(LN(h)), then h + FeedForward(LN(h)).
 
-    The attention is written out with the layer's own weights, as a content look-up: every
-    position's query against every position's key, softmax(q k^T / sqrt(d) + bias), then a
-    weighted sum of the values. Without ``rotary`` it is the same computation as
-    ``layer(h, src_mask=bias)`` in training mode (dropout 0); written out, it can also turn the
-    queries and keys (RoPE) and return the weights (torch's inference fast path for the layer
-    also mishandles a per-head [B * heads, T, T] float mask).
+    The attention softmax(q k^T / sqrt(d) + bias) v is written out with the layer's own weights:
+    without ``rotary`` it is ``layer(h, src_mask=bias)`` in training mode (dropout 0), and it can
+    turn queries and keys (RoPE) and return the weights.
 
     Args:
         layer: a ``nn.TransformerEncoderLayer`` with ``norm_first=True``, ``batch_first=True``.
@@ -552,11 +528,9 @@ class TransformerTrace(NamedTuple):
 class TransformerBaseline(nn.Module):
     """A Transformer encoder with a linear read-out: attention as the only memory.
 
-    As Delétang et al. (2023) run their encoder, it reads the whole sequence at once, the input
-    steps and then the blank answer steps, and every position attends to every other (not
-    causal): the answer at step t may look at any input. Each layer is torch's
-    ``nn.TransformerEncoderLayer``, pre-norm (``norm_first=True``), no dropout, run by
-    ``encoder_block``; a last layer norm precedes the read-out y_t = Theta_y h_t.
+    As Delétang et al. (2023) run theirs, it reads the whole sequence at once and every position
+    attends to every other (not causal). Layers are pre-norm ``nn.TransformerEncoderLayer`` with
+    no dropout, run by ``encoder_block``; a last layer norm precedes the read-out y_t = Theta_y h_t.
 
     Args:
         input_size: channels of x_t.
@@ -565,11 +539,10 @@ class TransformerBaseline(nn.Module):
         num_layers: encoder layers.
         num_heads: attention heads per layer (d_model divisible by it).
         feedforward_size: the hidden width of each layer's feed-forward block.
-        positional: how positions are told apart, one of POSITIONAL_ENCODINGS:
-            ``"sinusoidal"`` (absolute codes added to the inputs, Vaswani et al. 2017),
-            ``"rope"`` (queries and keys turned by their positions, so that scores depend on
-            distances, Su et al. 2024) or ``"alibi"`` (a bias on the scores that falls with the
-            distance ``|i - j|``, Press et al. 2022); the last two are relative.
+        positional: one of POSITIONAL_ENCODINGS: ``"sinusoidal"`` (absolute codes added to the
+            inputs, Vaswani et al. 2017), or the relative ``"rope"`` (queries and keys turned by
+            position, Su et al. 2024) or ``"alibi"`` (a bias falling with ``|i - j|``, Press et
+            al. 2022).
     """
 
     kind = "transformer"
@@ -618,9 +591,6 @@ class TransformerBaseline(nn.Module):
 
         Returns:
             logits [B, T, output_size]; with ``return_trace``, (logits, TransformerTrace).
-
-        Raises:
-            ValueError: x is not a float tensor of shape [B, T, input_size].
         """
         _check_input(x, self.config["input_size"])
         batch, steps, _ = x.shape
@@ -656,9 +626,6 @@ def build_model(kind: str, **config) -> nn.Module:
 
     Returns:
         The new model, with fresh weights from torch's global generator.
-
-    Raises:
-        ValueError: an unknown kind, or a bad argument (named in the message).
     """
     if kind not in MODELS:
         raise ValueError(f"model kind must be one of {sorted(MODELS)}, got {kind!r}")

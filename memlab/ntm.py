@@ -47,15 +47,7 @@ class NTMInfo(NamedTuple):
 
 
 def head_size(word_size: int, shift_width: int) -> int:
-    """Parameters per head: key W, strength 1, gate 1, shift S, gamma 1.
-
-    Args:
-        word_size: W.
-        shift_width: S, the number of shift offsets (2 * shift_range + 1).
-
-    Returns:
-        W + S + 3.
-    """
+    """Parameters per head, W + S + 3: key W, strength 1, gate 1, shift S, gamma 1."""
     return word_size + shift_width + 3
 
 
@@ -87,9 +79,7 @@ def parse_heads(raw: Tensor, heads: int, word_size: int, shift_width: int) -> He
 
 
 def address(memory: Tensor, params: HeadParams, previous: Tensor) -> tuple[Tensor, Tensor]:
-    """The NTM addressing pipeline for H heads (NTM eqs. 5-9).
-
-    Content weighting, interpolation with the previous weighting, shift, sharpening.
+    """The NTM addressing of H heads (NTM eqs. 5-9): content, interpolation, shift, sharpening.
 
     Args:
         memory: [B, N, W], the memory the heads look up.
@@ -137,8 +127,8 @@ def initial_state(batch_size: int, memory_size: int, word_size: int, read_heads:
         word_size: W.
         read_heads: R.
         write_heads: Hw.
-        device: the device of every tensor (torch's default when None).
-        dtype: their dtype (torch's default when None).
+        device: of every tensor (None: torch's default).
+        dtype: of every tensor (None: torch's default).
 
     Returns:
         NTMState of memory [B, N, W], read_weights [B, R, N], write_weights [B, Hw, N].
@@ -156,9 +146,7 @@ def initial_state(batch_size: int, memory_size: int, word_size: int, read_heads:
 
 def memory_step(read: HeadParams, write: HeadParams, erase: Tensor, add: Tensor,
                 state: NTMState) -> tuple[Tensor, NTMState, NTMInfo]:
-    """One NTM memory step: address and write with the write heads, then address and read.
-
-    The write heads address M_{t-1} and write; the read heads address and read M_t.
+    """One NTM memory step: the write heads address M_{t-1} and write; the reads address M_t.
 
     Args:
         read: HeadParams of R heads.

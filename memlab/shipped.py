@@ -62,11 +62,10 @@ def file_name(name: str, known: dict) -> str:
 
 
 def base_urls(direct_url: str | None = None) -> list:
-    """The folder URLs tried in turn.
+    """The folder URLs tried in turn: ``MEMLAB_PRETRAINED_URL`` alone when set.
 
-    ``MEMLAB_PRETRAINED_URL`` alone when set; else the commit pip recorded when it installed
-    memlab from GitHub (PEP 610's ``direct_url.json``, whose text ``direct_url`` replaces the
-    installed one), the tag ``v<version>``, the default branch.
+    Else the commit pip installed memlab from (PEP 610's direct_url.json, or the text
+    ``direct_url``), the tag ``v<version>``, the default branch.
     """
     override = os.environ.get(URL_ENV, "").strip()
     if override:
@@ -148,10 +147,11 @@ def pretrained(name: str, map_location: str | torch.device = "cpu"):
         map_location: the device of the loaded model, e.g. ``"cpu"`` or ``"cuda"``.
 
     Returns:
-        memlab.train.Checkpoint: ``(model, task, history, extra)``, the model in eval mode.
+        memlab.train.Checkpoint: ``(model, task, history, extra, run)``, the model in eval mode.
 
     Raises:
-        As `fetch`: ValueError for an unknown name (listing the known ones) or a wrong file.
+        ValueError: an unknown name (the message lists the known ones) or a wrong file; and as
+            `fetch`, FileNotFoundError, ConnectionError or RuntimeError when it cannot be had.
     """
     return load_checkpoint(fetch(name), map_location=map_location)
 
@@ -173,11 +173,10 @@ def describe(path: str | Path) -> str:
 
 
 def update(folder: str | Path | None = None, path: str | Path | None = None) -> list:
-    """Rewrite the registry from the checkpoint files, keeping their descriptions.
+    """Rewrite the registry ``path`` from the ``*.pt`` in ``folder``, keeping their descriptions.
 
-    The registry ``path`` (None: the package's) is rewritten from the ``*.pt`` in ``folder``
-    (None: the clone's ``checkpoints/``); a new file's description comes from :func:`describe`.
-    Returns the changes, e.g. ``["dnc_copy.pt: new sha256"]``.
+    None: the package's registry, the clone's ``checkpoints/``; a new file is described by
+    :func:`describe`. Returns the changes, e.g. ``["dnc_copy.pt: new sha256"]``.
     """
     folder = folder if folder is not None else checkout_folder()
     files = sorted(Path(folder).glob("*" + SUFFIX)) if folder is not None else []

@@ -29,26 +29,12 @@ class Batch(NamedTuple):
     mask: Tensor  #: [B, T], 1.0 on the output steps that count
 
     def to(self, device: Device) -> Batch:
-        """The same batch on ``device``.
-
-        Args:
-            device: a torch device or its name, e.g. ``"cuda"``.
-
-        Returns:
-            A new Batch with every tensor moved (shapes unchanged).
-        """
+        """The same batch with every tensor on ``device`` (a torch device or its name)."""
         return Batch(*(tensor.to(device) for tensor in self))
 
 
 def stack_batches(batches) -> Batch:
-    """One batch of the samples of ``batches``, in order, each padded with zeros to the longest.
-
-    Args:
-        batches: Batches of one task (same channels), of any lengths T.
-
-    Returns:
-        A Batch of sum(B) samples and max(T) steps.
-    """
+    """One Batch of sum(B) samples and max(T) steps from Batches of one task, zero-padded."""
     batches = list(batches)
     steps = max(batch.mask.shape[1] for batch in batches)
 
@@ -76,10 +62,7 @@ def _randint(low: int, high: int, size: tuple, generator, device) -> Tensor:
 
 
 def _take(sequence: Tensor, index: Tensor, keep: Tensor) -> Tensor:
-    """sequence[b, index[b, t]] where keep[b, t], else 0.
-
-    sequence: [B, S, C]; index: [B, T] or [T]; keep: [B, T] -> [B, T, C]
-    """
+    """sequence [B, S, C] at index [B, T] or [T] where keep [B, T], else 0: [B, T, C]."""
     index = index.expand(keep.shape).clamp(0, sequence.shape[1] - 1)
     picked = sequence.gather(1, index[..., None].expand(-1, -1, sequence.shape[2]))
     return picked * keep[..., None]
@@ -101,9 +84,9 @@ class _Task:
 
         Args:
             batch_size: B, at least 1.
-            generator: the source of randomness (the global one when None); the batch is drawn
-                on the generator's device, then moved to ``device``.
-            device: where the batch goes (the generator's device when None).
+            generator: the source of randomness (None: the global one); the batch is drawn on
+                its device.
+            device: where the batch goes (None: the generator's device).
 
         Returns:
             A Batch of inputs [B, T, input_size], targets [B, T, output_size] and mask [B, T].
@@ -121,14 +104,7 @@ class _Task:
         raise NotImplementedError
 
     def at_length(self, length: int):
-        """The same task with every sample of exactly ``length`` (what ``evaluate`` varies).
-
-        Args:
-            length: the sequence length (items, pairs) of every sample.
-
-        Returns:
-            A copy of the task with min_length = max_length = length.
-        """
+        """A copy of the task with min_length = max_length = ``length`` (what evaluate varies)."""
         return dataclasses.replace(self, min_length=length, max_length=length)
 
 
@@ -186,12 +162,10 @@ class CopyTask(_Task):
 class RepeatCopyTask(_Task):
     """Repeat copy (NTM paper, 4.2): copy a sequence ``repeats`` times, then emit an end marker.
 
-    A batch has inputs [B, T, width + 2]: width data channels, a delimiter channel and a
-    repeat-count channel. The step after the sequence carries the delimiter and
-    repeats / max_repeats (so a model only understands the counts of the max_repeats it was
-    trained with). Targets [B, T, width + 1] are the width data channels and an end-marker
-    channel (last); the output phase of a sample has repeats * length data steps and one
-    end-marker step (mask [B, T]).
+    A batch has inputs [B, T, width + 2] (data, delimiter, repeat count), targets
+    [B, T, width + 1] (data, end marker) and mask [B, T], 1 on the repeats * length data steps
+    and the end-marker step. The step after the sequence carries the delimiter and
+    repeats / max_repeats, so a model knows only the counts of the max_repeats it trained with.
 
     Args:
         width: bits per vector.
@@ -251,22 +225,16 @@ class RepeatCopyTask(_Task):
 class CopyRoundsTask(_Task):
     """Copy rounds: several copies in one sequence, so that a small memory must be reused.
 
-    After the repeated copy of Csordás & Schmidhuber (2019): a sample is ``rounds`` copy
-    rounds in a row, with no reset between them. Round r shows L_r random vectors of
-    ``width`` bits, then one step on the delimiter channel, then L_r blank steps whose targets
-    are the L_r vectors in order: 2 L_r + 1 steps a round. Each sample draws its number of
-    rounds from [min_rounds, max_rounds] and each of its rounds its own length from
-    [min_length, max_length]; ``at_length(n)`` makes every round n vectors long.
+    After the repeated copy of Csordás & Schmidhuber (2019): a sample is several copy rounds in
+    a row, with no reset. Round r shows L_r random vectors, a delimiter step, then L_r blank
+    steps whose targets are the vectors in order (2 L_r + 1 steps). Each sample draws its number
+    of rounds and each round its length; ``at_length(n)`` makes every round n vectors long.
 
-    The capacity arithmetic (`forces_reuse`): a round needs at most ``max_length`` vectors
-    stored at once (`items_per_round`); a sample writes ``min_rounds * min_length`` to
-    ``max_rounds * max_length`` vectors in all (`min_total_items`, `max_total_items`). A memory
-    of N slots with items_per_round <= N < min_total_items holds any one round but never all the
-    rounds of a sample: the slots of finished rounds must be freed and written again.
+    A memory of N slots with items_per_round <= N < min_total_items (`forces_reuse`) holds any
+    one round but never all of a sample's: the slots of finished rounds must be freed and reused.
 
-    A batch has inputs [B, T, width + 1] (width data channels, then the delimiter channel),
-    targets [B, T, width] and mask [B, T], 1 on the output steps of every round, with T the
-    longest sample's sum of 2 L_r + 1.
+    A batch has inputs [B, T, width + 1] (data, delimiter), targets [B, T, width] and mask
+    [B, T], 1 on the output steps of every round.
 
     Args:
         width: bits per vector.
@@ -314,14 +282,7 @@ class CopyRoundsTask(_Task):
         return self.max_rounds * self.max_length
 
     def forces_reuse(self, memory_size: int) -> bool:
-        """Whether N slots hold every round but no sample's rounds all together.
-
-        Args:
-            memory_size: N, the slots of the memory.
-
-        Returns:
-            items_per_round <= memory_size < min_total_items.
-        """
+        """Whether N = memory_size slots hold every round but no sample's rounds all together."""
         _check_int("memory_size", memory_size, 1)
         return self.items_per_round <= memory_size < self.min_total_items
 
@@ -352,14 +313,10 @@ class CopyRoundsTask(_Task):
 class AssociativeRecallTask(_Task):
     """Associative recall (NTM paper, 4.3): show items, then one of them; output the next item.
 
-    An item is ``item_length`` random vectors of ``width`` bits. Each item is preceded by a step
-    on the first delimiter channel (``width``); the query item is bounded on both sides by a step
-    on the second delimiter channel (``width + 1``), as in the paper's figure; then the model
-    outputs the item that followed the query. The query is never the last item.
-    ``min_length``/``max_length`` count items (``min_items``/``max_items`` are the same numbers).
-
-    A batch has inputs [B, T, width + 2], targets [B, T, width] and mask [B, T], 1 on the
-    item_length output steps.
+    An item is ``item_length`` random vectors, each item preceded by a step on the first
+    delimiter channel; the query item (never the last) is bounded on both sides by a step on the
+    second, as in the paper's figure. A batch has inputs [B, T, width + 2], targets
+    [B, T, width] and mask [B, T], 1 on the item_length output steps.
 
     Args:
         width: bits per vector.
@@ -507,21 +464,7 @@ class SortTask(_Task):
 
 @dataclass(frozen=True)
 class _StringTask(_Task):
-    """A string transduction of Delétang et al. (2023): tokens, a delimiter, then an answer.
-
-    The tokens are drawn uniformly from [0, vocab_size) and shown one-hot, one per step; the step
-    after them carries the delimiter; then come the answer steps, blank (no input, as the output
-    phase of every task here), whose targets are tokens of the input in an order each task sets
-    (``source``). A batch has inputs [B, T, vocab_size + 1], targets [B, T, vocab_size] (one
-    class per step) and mask [B, T], with T = n + 1 + answer_length(n) for the longest n of
-    the batch. ``categorical``: trained with cross-entropy; scored by the fraction of answer
-    steps right (memlab.metrics.answer_accuracy), as the paper scores them.
-
-    Args:
-        vocab_size: the number of distinct tokens, at least 2.
-        min_length: the shortest input (tokens), at least 1.
-        max_length: the longest input, at least min_length.
-    """
+    """A string task: n one-hot tokens, a delimiter, then blank answer steps (``source``)."""
 
     vocab_size: int = 8
     min_length: int = 1
@@ -574,7 +517,9 @@ class _StringTask(_Task):
 class ReverseTask(_StringTask):
     """Reverse (Delétang et al. 2023, reverse_string): the n tokens back, last first.
 
-    Answer step j (0-based) is input token n - 1 - j. See ``_StringTask`` for the format.
+    The n tokens are shown one-hot, then a delimiter step, then blank answer steps. A batch has
+    inputs [B, T, vocab_size + 1], targets [B, T, vocab_size] (one class per answer step) and
+    mask [B, T]; ``categorical``, scored by answer_accuracy as the paper scores it.
 
     Args:
         vocab_size: the number of distinct tokens, at least 2.
@@ -594,12 +539,7 @@ class ReverseTask(_StringTask):
 class DuplicateTask(_StringTask):
     """Duplicate (Delétang et al. 2023, duplicate_string): the n tokens, twice (2n answer steps).
 
-    Answer step j (0-based) is input token j mod n. See ``_StringTask`` for the format.
-
-    Args:
-        vocab_size: the number of distinct tokens, at least 2.
-        min_length: the shortest input (tokens), at least 1.
-        max_length: the longest input, at least min_length.
+    Its batch and its arguments are ReverseTask's.
     """
 
     name: ClassVar[str] = "duplicate"
@@ -619,14 +559,8 @@ class DuplicateTask(_StringTask):
 class OddsFirstTask(_StringTask):
     """Odds first (Delétang et al. 2023, odds_first): the tokens at odd positions, then the even.
 
-    Positions count from 1, as in the paper: x1 x2 x3 x4 x5 gives x1 x3 x5 x2 x4. Answer step
-    j (0-based) is input token 2j while j < ceil(n / 2), then 2(j - ceil(n / 2)) + 1.
-    See ``_StringTask`` for the format.
-
-    Args:
-        vocab_size: the number of distinct tokens, at least 2.
-        min_length: the shortest input (tokens), at least 1.
-        max_length: the longest input, at least min_length.
+    Positions count from 1, as in the paper: x1 x2 x3 x4 x5 gives x1 x3 x5 x2 x4. Its batch
+    and its arguments are ReverseTask's.
     """
 
     name: ClassVar[str] = "odds_first"
@@ -642,14 +576,10 @@ class OddsFirstTask(_StringTask):
 class KeyValueTask(_Task):
     """Key-value retrieval: store pairs shown one per step, then answer a key with its value.
 
-    Each sample shows ``n`` (key, value) pairs, one pair per step and both in the same input
-    vector, then asks for every key once, in random order: a query step carries the key and the
-    query flag, and its target, at that same step, is the value stored with the key. Keys are
-    distinct random non-zero bit vectors of ``width`` bits (so no pair step is all zeros, like
-    padding), values random bit vectors of ``width`` bits.
-    A DNC that writes each pair as one word must find it by the key half alone: the task on which
-    the masked content look-up of Csordás & Schmidhuber (2019) helps.
-    ``min_length``/``max_length`` count pairs.
+    Each sample shows n (key, value) pairs, one per step, then asks for every key once in random
+    order; a query step's target is the value stored with its key. Keys are distinct non-zero
+    bit vectors. A DNC that writes each pair as one word must find it by the key half alone:
+    the task on which the masked look-up of Csordás & Schmidhuber (2019) helps.
 
     A batch has inputs [B, T, 2 * width + 1] (key, value, query flag), targets [B, T, width]
     and mask [B, T], with T = 2 * (most pairs in the batch).
@@ -712,9 +642,7 @@ class KeyValueTask(_Task):
 
 
 def edge_rows(edges, num_ids: int, num_labels: int) -> Tensor:
-    """The description of a graph: one row per (source, label, destination) triple.
-
-    Each row is one-hot source | one-hot label | one-hot destination.
+    """The description of a graph, one row per edge: one-hot source | label | destination.
 
     Args:
         edges: E (source, label, destination) triples of ints.
@@ -770,23 +698,18 @@ def follow(edges, start: int, labels) -> tuple:
 class GraphTraversalTask(_Task):
     """Graph traversal (DNC paper, Fig. 3): a random labelled graph, then a path to follow.
 
-    Each sample draws a directed graph of ``min_nodes`` to ``max_nodes`` nodes whose names are
-    distinct random ids in [0, num_ids), so nothing about a node can be learned in the weights.
-    Every node has ``min_degree`` to ``max_degree`` out-edges with distinct labels from
-    [0, num_labels), so a (node, label) pair leads to one node. A path of ``min_length`` to
-    ``max_length`` hops through distinct nodes is planted in the graph, then:
+    Each sample draws a directed graph whose nodes are named by distinct random ids in
+    [0, num_ids), so nothing about a node can be learned in the weights; a node's out-edges have
+    distinct labels, and a path through distinct nodes is planted. The sequence is:
 
-    - description: one step per edge, in random order: source id | label | destination id
-      (one-hot each), with the description flag;
-    - query: the start node (source channels), then the label of each hop, one per step, with
-      the query flag;
-    - answer: one blank step per hop (no input, like the output phase of every task here); the
-      target is the node reached after that hop, one-hot over the ids (mask 1 on these steps
-      only).
+    - description: one step per edge, in random order: source | label | destination (one-hot
+      each), with the description flag;
+    - query: the start node, then the label of each hop, one per step, with the query flag;
+    - answer: one blank step per hop, whose target is the node reached, one-hot over the ids.
 
     A batch has inputs [B, T, 2 * num_ids + num_labels + 2], targets [B, T, num_ids] (one
-    class per step) and mask [B, T]. ``categorical``: train with cross-entropy over the ids; a
-    wrong answer counts 2 bit errors (the decoded one-hot differs in two places).
+    class per step) and mask [B, T]. ``categorical``: trained with cross-entropy; a wrong answer
+    counts 2 bit errors.
 
     Args:
         num_ids: the node ids to draw names from, at least max_nodes.
@@ -843,12 +766,7 @@ class GraphTraversalTask(_Task):
         return self.num_ids
 
     def channels(self) -> dict:
-        """Where each part of an input step lives.
-
-        Returns:
-            A dict from each part's name (source, label, destination, describe, query) to its
-            slice of the input_size channels.
-        """
+        """{part: slice of the input channels} for source, label, destination, describe, query."""
         num_ids, num_labels = self.num_ids, self.num_labels
         edge = 2 * num_ids + num_labels  # the channels of an edge row: source | label | destination
         return {
@@ -860,15 +778,7 @@ class GraphTraversalTask(_Task):
         }
 
     def at_length(self, length: int) -> GraphTraversalTask:
-        """The task with paths of exactly ``length`` hops (graphs grown to fit when needed).
-
-        Args:
-            length: the hops of every path.
-
-        Returns:
-            A copy of the task; min_nodes, max_nodes and num_ids are raised to length + 1
-            where smaller.
-        """
+        """The task with paths of exactly ``length`` hops (nodes and ids raised to fit)."""
         nodes = max(self.min_nodes, length + 1)
         return dataclasses.replace(
             self, min_length=length, max_length=length, min_nodes=nodes,
@@ -876,14 +786,7 @@ class GraphTraversalTask(_Task):
         )
 
     def sample(self, generator: torch.Generator | None = None) -> Traversal:
-        """One random graph and traversal query, as plain ids.
-
-        Args:
-            generator: the source of randomness (the global one when None).
-
-        Returns:
-            A Traversal whose answers follow from its edges, start and labels.
-        """
+        """A random graph and query as a Traversal of plain ids, drawn from ``generator``."""
         def draw(low: int, high: int) -> int:
             return int(torch.randint(low, high + 1, (1,), generator=generator))
 
@@ -911,17 +814,14 @@ class GraphTraversalTask(_Task):
         return Traversal(tuple(edges), start, labels, follow(edges, start, labels))
 
     def encode(self, queries) -> Batch:
-        """The batch of the given Traversal queries (each checked against its own edges).
-
-        Sample b's description takes its first len(edges) steps, its query the next
-        1 + len(labels), its answers the len(labels) after; shorter samples are padded with zeros.
+        """The batch of the given Traversal queries, each checked against its own edges.
 
         Args:
             queries: one or more Traversal, e.g. from `sample`.
 
         Returns:
-            A Batch of B = len(queries) samples on the CPU, inputs [B, T, input_size],
-            targets [B, T, num_ids] and mask [B, T], T the longest sample's steps.
+            A Batch on the CPU of inputs [B, T, input_size], targets [B, T, num_ids] and mask
+            [B, T], B = len(queries), shorter samples padded with zeros.
 
         Raises:
             ValueError: no query, an id or label out of range, or answers that do not follow.
@@ -982,14 +882,7 @@ TASKS = {
 def make_task(name: str, **kwargs: Any) -> Task:
     """The task called ``name`` (a key of TASKS) with its parameters.
 
-    Args:
-        name: e.g. ``"copy"``, ``"repeat_copy"``, ``"copy_rounds"``, ``"associative_recall"``,
-            ``"sort"``, ``"key_value"``, ``"traversal"``, ``"shortest_path"``, ``"id_traversal"``,
-            ``"reverse"``, ``"duplicate"``, ``"odds_first"``.
-        **kwargs: the task's parameters, e.g. ``max_length=10``.
-
-    Returns:
-        The task, a frozen dataclass; ``make_task("copy", width=4)`` is ``CopyTask(width=4)``.
+    ``make_task("copy", width=4)`` is ``CopyTask(width=4)``.
     """
     if name not in TASKS:
         raise ValueError(f"name must be one of {sorted(TASKS)}, got {name!r}")

@@ -69,12 +69,10 @@ class _TextLine(std_tqdm):
 
 
 def progress(iterable_or_total: Iterable | int | None = None, **kwargs: Any):
-    """A tqdm progress bar over an iterable, or with ``total`` steps when given an int.
+    """A tqdm progress bar over an iterable, or of ``total`` steps when given an int.
 
-    The environment variable MEMLAB_PROGRESS chooses how it shows:
-    unset -> ``tqdm.auto`` (a widget in notebooks, a text bar in terminals);
-    ``text`` -> nothing while running, one final text line on stdout at close (for static pages);
-    ``off`` -> nothing at all.
+    MEMLAB_PROGRESS chooses how it shows: unset, ``tqdm.auto``; ``text``, one line on stdout at
+    close (for static pages); ``off``, nothing.
     """
     mode = os.environ.get("MEMLAB_PROGRESS", "").strip().lower()
     bar = _TextLine if mode == "text" else auto_tqdm
@@ -85,18 +83,12 @@ def progress(iterable_or_total: Iterable | int | None = None, **kwargs: Any):
     return bar(iterable_or_total, **kwargs)
 
 
-
-
 # --- training -------------------------------------------------------------------------------------
 
 
 @dataclass
 class History:
-    """Training curves, one entry per logged interval (means over the steps of that interval).
-
-    Beside the curves, ``held_out`` records every check of ``stop_at`` on held-out data and
-    ``stopped`` why the latest run ended.
-    """
+    """Training curves, one entry per logged interval (means over the steps of that interval)."""
 
     step: list = field(default_factory=list)  #: last step of the interval
     loss: list = field(default_factory=list)  #: masked BCE, nats per counted bit
@@ -118,10 +110,9 @@ class History:
         return len(self.step)
 
     def first_step_below(self, threshold: float, level: int | None = None) -> int | None:
-        """The first logged step whose interval mean bit errors fell below ``threshold``.
+        """The first logged step whose interval mean bit errors fell below ``threshold``, or None.
 
-        level: count only intervals trained at this curriculum level (e.g. the last one, the
-        whole task). None if no interval qualifies.
+        ``level``: count only the intervals trained at this curriculum level (e.g. the last).
         """
         for i, (step, errors) in enumerate(zip(self.step, self.bit_errors)):
             if errors < threshold and (level is None or self.level[i] == level):
@@ -131,11 +122,7 @@ class History:
 
 @dataclass
 class RunState:
-    """What resuming a run needs beyond its weights and History, to continue it exactly.
-
-    Saved in checkpoints by ``train(..., checkpoint=path)`` (``Checkpoint.run``); every field is
-    plain data or a tensor, so ``torch.load(weights_only=True)`` reads it back.
-    """
+    """What resuming a run exactly needs beyond its weights and History (``Checkpoint.run``)."""
 
     step: int  #: optimiser steps taken in all (the History's steps count the same way)
     seconds: float  #: wall time trained, in all
@@ -151,10 +138,7 @@ class RunState:
 
 
 class _Signals:
-    """Turn SIGINT and SIGTERM into a request to save and stop, while training (main thread only).
-
-    A signal that the process ignores (e.g. SIGINT under ``nohup``) stays ignored.
-    """
+    """SIGINT and SIGTERM as a request to save and stop (main thread; ignored signals stay so)."""
 
     def __init__(self) -> None:
         self.received: str | None = None
@@ -209,67 +193,46 @@ def train(
     save_every: int | None = None,
     checkpoint_extra: dict | None = None,
 ) -> History:
-    """Train ``model`` on fresh batches of ``task`` with the task's loss.
+    """Train ``model`` in place on fresh batches of ``task`` with the task's loss.
 
-    The loss is the masked BCE (masked_bce), or for a categorical task (``task.categorical``, such
-    as graph traversal) the cross-entropy per counted answer (masked_cross_entropy). Settings
-    left out (optimizer, lr, batch_size, clip) come from the recipe of the model's kind,
-    ``memlab.recipes.recipe(model)`` (for the DNC: Adam, step size 1e-2, batch 16, gradient norm
-    clipped at 10).
+    The loss is masked_bce, or masked_cross_entropy for a categorical task (``task.categorical``).
+    The settings left out (optimizer, lr, batch_size, clip) come from ``memlab.recipes.recipe``
+    (for the DNC: Adam, step size 1e-2, batch 16, gradient norm clipped at 10).
 
     Args:
-        model: a memlab model (or any module mapping [B, T, input_size] to [B, T, output_size]).
+        model: a memlab model, or any module mapping [B, T, input_size] to [B, T, output_size].
         task: the task whose batches it trains on.
         steps: optimiser steps in this run (a resumed run's earlier steps not counted).
-        batch_size: sequences per step (default: the recipe's).
-        lr: the optimiser's step size (default: the recipe's).
-        clip: the largest gradient norm (default: the recipe's); ``math.inf``: no clipping.
-        seed: seeds the data stream only (a private torch.Generator). The model's initial weights
-            come from torch's global generator when it was built: call seed_everything(seed)
-            before building it for a reproducible run.
-        log_every: the history gets one entry at every multiple of log_every steps (counted from
-            the first run's start) and one for a last, shorter interval, each the mean over its
-            steps.
+        batch_size: B, sequences per step.
+        lr: the optimiser's step size.
+        clip: the largest gradient norm; ``math.inf``: no clipping.
+        seed: of the data stream only (a private torch.Generator); for reproducible weights call
+            seed_everything(seed) before building the model.
+        log_every: one history entry per log_every steps (counted from the first run's start),
+            the mean over its steps, and one for a last, shorter interval.
         show_progress: show a progress bar (see ``progress``).
-        compiled: use the model's compiled step (calls ``model.compile_step()`` once, in place).
-        device: move the model there first; batches always go to the model's device.
-        stop_at: stop once training is solved to this many bit errors per sequence: when an
-            interval's mean falls below it (with a curriculum: at its last level only), the model
-            is measured on a held-out batch of the task it trains on (``measure``, with
-            max(64, 4 x batch_size) sequences drawn with seed STOP_CHECK_SEED + the step, never
-            the training stream's) and training stops only if that is below it too; else it goes
-            on. ``History.held_out`` records every check.
-        max_seconds: stop early once this much wall time has passed (checked at each log
-            interval).
-        curriculum: train on ``curriculum.task_at(task, level)``, starting at level 0 and moving
-            up a level once the interval's mean error passes the curriculum's threshold (or, with
-            the paper's held-out rule, once a held-out check every ``evaluate_every`` steps
-            passes; ``History.lessons`` records each check), with ``replay`` of each batch from
-            earlier levels; the history records the level of every interval (the last one is the
-            task the model ended on).
-        resume: an earlier run of this model to continue: its History, or its Checkpoint
-            (``load_checkpoint(path)``). The new entries are appended to a copy of the history,
-            their steps and seconds counted on from its last ones, and a curriculum starts at its
-            last level. A Checkpoint also sets the model's weights to its own (unless ``model``
-            is ``resume.model``) and, when it holds a RunState (``resume.run``), continues that
-            run exactly: its data stream (instead of ``seed``'s), curriculum level and pass
-            count, unfinished interval, and its optimiser's state when saved. Otherwise the
-            optimiser starts afresh. ``steps`` and ``max_seconds`` count this run only.
-        optimizer: "adam" or "rmsprop" (momentum 0.9, decay 0.95) (default: the recipe's).
-        checkpoint: a file to keep this run resumable in (a memlab model only): written with
-            save_checkpoint (atomically, by renaming) every ``save_every`` steps, at the end, and
-            when the process receives SIGINT or SIGTERM, which then stops training after the
-            current step (``History.stopped`` names the signal). Each save holds the model, the
-            task trained on, the history and a RunState with the optimiser's state.
-        save_every: steps between saves to ``checkpoint`` (counted like the history's steps;
-            default: only at the end and at a signal).
+        compiled: train with ``model.compile_step()``.
+        device: move the model there first; batches go to the model's device.
+        stop_at: stop once an interval's mean bit errors per sequence (with a curriculum: at its
+            last level) fall below this and a held-out batch confirms it: ``measure`` on
+            max(64, 4 x batch_size) sequences drawn with seed STOP_CHECK_SEED + the step.
+            ``History.held_out`` records every check.
+        max_seconds: stop once this much wall time has passed (checked at each log interval).
+        curriculum: train on ``curriculum.task_at(task, level)`` from level 0, moving up once the
+            interval's mean passes its threshold (with the held-out rule: a check every
+            ``evaluate_every`` steps, recorded in ``History.lessons``), replaying earlier levels.
+        resume: an earlier run to continue, its History or its Checkpoint: steps, seconds and
+            curriculum level go on from it. A Checkpoint also loads its weights and, with a
+            RunState, continues that run exactly (data stream, interval, optimiser state).
+        optimizer: "adam" or "rmsprop" (momentum 0.9, decay 0.95).
+        checkpoint: a file to keep the run resumable in (memlab models only), saved atomically
+            every ``save_every`` steps, at the end, and on SIGINT or SIGTERM, which also stop
+            training (``History.stopped`` names the signal).
+        save_every: steps between saves (None: only at the end and at a signal).
         checkpoint_extra: plain values saved as the checkpoint's ``extra`` (e.g. the command).
 
     Returns:
-        History: the logged curves (one entry per interval), the model trained in place.
-
-    Raises:
-        ValueError: a bad argument, named in the message.
+        History: the logged curves, one entry per interval.
     """
     integer("steps", steps, 1)
     defaults = recipe(model)
@@ -465,21 +428,18 @@ def train(
 
 @torch.no_grad()
 def measure(model: nn.Module, task: Task, batch_size: int = 64, seed: int = 1234) -> dict:
-    """Mean bit errors and bits per sequence on one fresh batch of ``task``, drawn with ``seed``.
-
-    For a categorical task (graph traversal) also the mean ``answer_accuracy`` (fraction of right
-    answers, e.g. hops) and ``sequence_accuracy`` (fraction of sequences, e.g. paths, all right);
-    bit errors then count the decoded one-hot answers and bits per sequence the cross-entropy.
+    """Measure ``model`` (in eval mode) on one fresh batch of ``task`` drawn with ``seed``.
 
     Args:
-        model: the model, run in eval mode (its mode is restored afterwards).
+        model: the model; its training mode is restored afterwards.
         task: the task to draw the held-out batch from.
         batch_size: B, sequences in the batch.
         seed: of the batch's private generator (keep it apart from training's).
 
     Returns:
-        dict of floats: ``bit_errors`` and ``bits_per_sequence``, means over the B sequences
-        (and the two accuracies for a categorical task).
+        dict of floats, means over the B sequences: ``bit_errors`` and ``bits_per_sequence``;
+        for a categorical task also ``answer_accuracy`` (answers right) and
+        ``sequence_accuracy`` (sequences all right), its bits the cross-entropy.
     """
     integer("batch_size", batch_size, 1)
     was_training = model.training
@@ -512,18 +472,17 @@ def evaluate(
     batch_size: int = 64,
     seed: int = 1234,
 ) -> list:
-    """One row per length: the task at exactly that length, measured on a held-out batch.
+    """Measure ``model`` on ``task.at_length(n)`` for each length n, one held-out batch each.
 
     Args:
         model: the model to measure.
-        task: the task; ``task.at_length(n)`` fixes its length (graph traversal grows its graphs).
-        lengths: the lengths, positive integers.
+        task: the task (graph traversal grows its graphs to fit the length).
+        lengths: positive integers.
         batch_size: sequences per length.
-        seed: keeps each row reproducible on its own (and apart from the training stream).
+        seed: of every length's batch (apart from the training stream).
 
     Returns:
-        list of dicts, one per length: ``{"length": n, "bit_errors": mean per sequence,
-        "bits_per_sequence": mean, ...}`` (``measure``'s figures).
+        list of dicts, one per length: ``{"length": n, **measure(...)}``.
     """
     if not lengths or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in lengths):
         raise ValueError(
@@ -590,11 +549,9 @@ def save_checkpoint(
     extra: dict | None = None,
     run: RunState | None = None,
 ) -> None:
-    """Save a model (kind, config, weights), its task and history to ``path`` with torch.save.
+    """Save a model (kind, config, weights), its task and history to ``path``, atomically.
 
-    Everything stored is a plain container, number, string or tensor, so load_checkpoint can
-    read it with ``torch.load(weights_only=True)``. The file is written beside ``path`` first and
-    then renamed, so an interrupted save never leaves half a checkpoint.
+    Only plain data and tensors are stored, so ``torch.load(weights_only=True)`` reads them.
 
     Args:
         path: the file to write (its folder is created).
@@ -602,12 +559,8 @@ def save_checkpoint(
         task: the task it was trained on.
         history: its training history.
         extra: plain values, e.g. the command line and the seed.
-        run: the state of an unfinished run, to resume it (train saves it; its optimiser state
-            roughly triples the file: leave it out, ``dataclasses.replace(run,
-            optimizer_state=None)``, of a finished model that is shipped).
-
-    Raises:
-        ValueError: not a memlab model, or ``extra`` holds a value torch could not read back.
+        run: the RunState of an unfinished run; its optimiser state roughly triples the file
+            (a shipped model leaves it out: ``dataclasses.replace(run, optimizer_state=None)``).
     """
     if not hasattr(model, "kind") or not hasattr(model, "config"):
         raise ValueError(
@@ -639,7 +592,7 @@ def save_checkpoint(
 
 
 def _reason(err: Exception) -> str:
-    """The informative line of a torch.load error, which can run to a page."""
+    """The informative line of a torch.load error."""
     text = str(err).split("WeightsUnpickler error:", 1)[-1]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     reason = lines[0].split(". Please")[0] if lines else ""
@@ -654,8 +607,7 @@ def load_checkpoint(path: PathLike, map_location: str | torch.device = "cpu") ->
         map_location: the device to load the weights onto.
 
     Returns:
-        Checkpoint(model, task, history, extra, run): the model in eval mode on
-        ``map_location``; ``run`` is None unless the file holds a RunState.
+        Checkpoint(model, task, history, extra, run), the model in eval mode on ``map_location``.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.

@@ -13,21 +13,9 @@ from typing import Any
 
 def integer(name: str, value: Any, minimum: int | None = None,
             maximum: int | None = None) -> int:
-    """``value`` as an int in [minimum, maximum] (both ends included; None: unbounded).
+    """``value`` as an int in [minimum, maximum] (None: unbounded), else a ValueError.
 
     Booleans are refused, as are floats, even integral ones.
-
-    Args:
-        name: the argument's name, for the message.
-        value: what the caller passed.
-        minimum: the smallest value accepted, or None.
-        maximum: the largest value accepted, or None.
-
-    Returns:
-        ``value`` as a plain int.
-
-    Raises:
-        ValueError: ``"<name> must be <what>, got <value>"``.
     """
     if minimum == 1 and maximum is None:
         expected = "a positive integer"
@@ -48,18 +36,7 @@ def integer(name: str, value: Any, minimum: int | None = None,
 
 
 def positive_number(name: str, value: Any) -> float:
-    """``value`` as a finite float > 0 (an int is fine; a bool is not).
-
-    Args:
-        name: the argument's name, for the message.
-        value: what the caller passed.
-
-    Returns:
-        ``value`` as a float.
-
-    Raises:
-        ValueError: ``"<name> must be a positive number, got <value>"``.
-    """
+    """``value`` as a finite float > 0 (an int is fine; a bool is not), else a ValueError."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
             or not math.isfinite(value):
         raise ValueError(f"{name} must be a positive number, got {value!r}")

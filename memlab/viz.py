@@ -1,9 +1,8 @@
 """The pictures the chapters show: sequences, attention over time, memory, links, curves.
 
-Every function takes plain tensors (one sample, no batch axis unless stated),
-draws on a matplotlib Axes (a new figure when none is given) and returns it,
-so a chapter can combine them into its own figure. Time runs left to right and
-memory slots top to bottom in every heat map.
+Every function takes plain tensors (one sample, no batch axis unless stated), draws on the
+matplotlib Axes ``ax`` (a new figure when None) and returns it, so a chapter can combine them
+into its own figure. Time runs left to right and memory slots top to bottom in every heat map.
 """
 from __future__ import annotations
 
@@ -29,21 +28,18 @@ def _axes(ax, figsize=(6, 3)):
 
 def heatmap(values: Tensor, ax=None, title: str = "", xlabel: str = "time step",
             ylabel: str = "", cmap: str = "viridis", vmin=None, vmax=None, colorbar: bool = True):
-    """Draw a 2-D tensor [rows, columns] as an image with labelled axes.
+    """Draw a 2-D tensor as an image on ``ax`` and return the Axes.
 
     Args:
         values: [rows, columns], a tensor or array.
-        ax: the matplotlib Axes to draw on (a new figure when None).
-        title: the Axes' title.
+        ax: the Axes to draw on (None: a new figure).
+        title: the title.
         xlabel: the label of the columns.
         ylabel: the label of the rows.
         cmap: a matplotlib colour map.
-        vmin: the value at the bottom of the colour map (the smallest value when None).
-        vmax: the value at its top (the largest value when None).
+        vmin: the bottom of the colour scale (None: the smallest value).
+        vmax: its top (None: the largest value).
         colorbar: draw a colour bar beside the image.
-
-    Returns:
-        The Axes.
     """
     ax = _axes(ax)
     image = ax.imshow(_numpy(values), aspect="auto", interpolation="nearest", cmap=cmap,
@@ -57,17 +53,14 @@ def heatmap(values: Tensor, ax=None, title: str = "", xlabel: str = "time step",
 
 
 def plot_sequence(values: Tensor, ax=None, title: str = "", ylabel: str = "channel", **kwargs):
-    """A sequence [T, channels] as a heat map: time left to right, channels top to bottom.
+    """Draw a sequence as a heat map, channels top to bottom, and return the Axes.
 
     Args:
         values: [T, channels], e.g. one sample's ``batch.inputs[b]``.
-        ax: the matplotlib Axes to draw on (a new figure when None).
-        title: the Axes' title.
+        ax: the Axes to draw on (None: a new figure).
+        title: the title.
         ylabel: the label of the channels.
         **kwargs: passed to `heatmap` (cmap, vmin and vmax default to gray_r, 0 and 1).
-
-    Returns:
-        The Axes.
     """
     return heatmap(torch.as_tensor(values).T, ax=ax, title=title, ylabel=ylabel,
                    cmap=kwargs.pop("cmap", "gray_r"), vmin=kwargs.pop("vmin", 0),
@@ -75,48 +68,39 @@ def plot_sequence(values: Tensor, ax=None, title: str = "", ylabel: str = "chann
 
 
 def plot_weightings(weights: Tensor, ax=None, title: str = "", **kwargs):
-    """Attention over memory through time: weights [T, N] drawn as slots x time.
+    """Draw attention over memory through time, slots x time, and return the Axes.
 
     Args:
         weights: [T, N], one weighting per step, e.g. ``trace.write_weights[b]``.
-        ax: the matplotlib Axes to draw on (a new figure when None).
-        title: the Axes' title.
+        ax: the Axes to draw on (None: a new figure).
+        title: the title.
         **kwargs: passed to `heatmap` (vmin and vmax default to 0 and 1).
-
-    Returns:
-        The Axes.
     """
     return heatmap(torch.as_tensor(weights).T, ax=ax, title=title, ylabel="memory slot",
                    vmin=kwargs.pop("vmin", 0), vmax=kwargs.pop("vmax", 1), **kwargs)
 
 
 def plot_memory(memory: Tensor, ax=None, title: str = "memory", **kwargs):
-    """Memory contents [N, W]: one row per slot.
+    """Draw the memory, one row per slot, and return the Axes.
 
     Args:
         memory: [N, W], e.g. ``trace.memory[b, t]``.
-        ax: the matplotlib Axes to draw on (a new figure when None).
-        title: the Axes' title.
+        ax: the Axes to draw on (None: a new figure).
+        title: the title.
         **kwargs: passed to `heatmap` (cmap defaults to RdBu_r).
-
-    Returns:
-        The Axes.
     """
     return heatmap(memory, ax=ax, title=title, xlabel="word dimension", ylabel="memory slot",
                    cmap=kwargs.pop("cmap", "RdBu_r"), **kwargs)
 
 
 def plot_link(link: Tensor, ax=None, title: str = "temporal link L", **kwargs):
-    """Link matrix [N, N]: L[i, j] = how much slot i was written right after slot j.
+    """Draw the link matrix and return the Axes: L[i, j], slot i written right after slot j.
 
     Args:
         link: [N, N], e.g. ``trace.link[b, t]``.
-        ax: the matplotlib Axes to draw on (a new figure when None).
-        title: the Axes' title.
+        ax: the Axes to draw on (None: a new figure).
+        title: the title.
         **kwargs: passed to `heatmap` (vmin and vmax default to 0 and 1).
-
-    Returns:
-        The Axes.
     """
     return heatmap(link, ax=ax, title=title, xlabel="from slot j (written before)",
                    ylabel="to slot i (written after)", vmin=kwargs.pop("vmin", 0),
@@ -124,16 +108,13 @@ def plot_link(link: Tensor, ax=None, title: str = "temporal link L", **kwargs):
 
 
 def plot_read_modes(read_modes: Tensor, ax=None, head: int = 0, title: str = ""):
-    """Read modes [T, R, 3] of one head as stacked areas: backward, content, forward.
+    """Draw one head's read modes as stacked areas (backward, content, forward); return the Axes.
 
     Args:
         read_modes: [T, R, 3], e.g. ``trace.read_modes[b]``.
-        ax: the matplotlib Axes to draw on (a new figure when None).
+        ax: the Axes to draw on (None: a new figure).
         head: the read head to show, in [0, R).
-        title: the Axes' title ("read modes, head <head>" when empty).
-
-    Returns:
-        The Axes.
+        title: the title ("read modes, head <head>" when empty).
     """
     ax = _axes(ax)
     modes = _numpy(read_modes)[:, head, :]
@@ -152,18 +133,15 @@ def plot_read_modes(read_modes: Tensor, ax=None, head: int = 0, title: str = "")
 def plot_curves(curves: dict[str, tuple[Sequence, Sequence]], ax=None, title: str = "",
                 xlabel: str = "training step", ylabel: str = "bit errors per sequence",
                 logy: bool = False):
-    """Several learning curves, one line each.
+    """Draw several learning curves, one line each, and return the Axes.
 
     Args:
         curves: {label: (steps, values)}, two sequences of the same length per curve.
-        ax: the matplotlib Axes to draw on (a new figure when None).
-        title: the Axes' title.
+        ax: the Axes to draw on (None: a new figure).
+        title: the title.
         xlabel: the label of the steps.
         ylabel: the label of the values.
         logy: a logarithmic value axis.
-
-    Returns:
-        The Axes.
     """
     ax = _axes(ax, figsize=(6, 3.5))
     for label, (x, y) in curves.items():
@@ -181,21 +159,16 @@ def plot_curves(curves: dict[str, tuple[Sequence, Sequence]], ax=None, title: st
 def plot_seed_curves(runs: dict, ax=None, metric: str = "bit_errors", title: str = "",
                      xlabel: str = "training step", ylabel: str = "bit errors per sequence",
                      logy: bool = False):
-    """Learning curves over seeds: the mean per run, with the band from its best to its worst seed.
-
-    The curves are drawn by seaborn from one tidy table (label, seed, step, value).
+    """Draw each run's mean over seeds, banded from its best to its worst seed; return the Axes.
 
     Args:
         runs: {label: [History, ...]}, one History (memlab.train) per seed.
-        ax: the matplotlib Axes to draw on (a new figure when None).
+        ax: the Axes to draw on (None: a new figure).
         metric: the History curve to draw, e.g. "bit_errors" or "loss".
-        title: the Axes' title.
+        title: the title.
         xlabel: the label of the steps.
         ylabel: the label of the values.
         logy: a logarithmic value axis.
-
-    Returns:
-        The Axes.
     """
     import pandas as pd  # seaborn's own dependency
     import seaborn as sns
@@ -220,7 +193,7 @@ def plot_seed_curves(runs: dict, ax=None, metric: str = "bit_errors", title: str
 def plot_io(inputs: Tensor, targets: Tensor, outputs: Tensor | None = None,
             mask: Tensor | None = None,
             title: str = ""):
-    """Input, target and (optionally) the model's output probabilities of one sample, stacked.
+    """A new Figure of one sample's input, target and (optionally) output, stacked.
 
     Args:
         inputs: [T, input_size].
@@ -228,9 +201,6 @@ def plot_io(inputs: Tensor, targets: Tensor, outputs: Tensor | None = None,
         outputs: [T, output_size], probabilities (e.g. ``torch.sigmoid(logits[b])``), or None.
         mask: [T], or None; when given, the steps that count are shaded.
         title: the figure's title.
-
-    Returns:
-        The matplotlib Figure.
     """
     rows = 3 if outputs is not None else 2
     fig, axes = plt.subplots(rows, 1, figsize=(7, 1.4 * rows + 1.2), sharex=True)
@@ -253,7 +223,7 @@ def plot_io(inputs: Tensor, targets: Tensor, outputs: Tensor | None = None,
 
 def plot_ntm_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head: int = 0,
                    mask: Tensor | None = None, title: str = ""):
-    """An NTM run on one time axis: input, write and read weightings, output. Returns the figure.
+    """A new Figure of an NTM run: input, write and read weightings, output, on one time axis.
 
     Args:
         inputs: [B, T, I].
@@ -263,9 +233,6 @@ def plot_ntm_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head
         head: which read head and which write head to show.
         mask: [B, T] or None; when given, the output is shown on the counted steps only.
         title: the figure's title.
-
-    Returns:
-        The matplotlib Figure.
     """
     shown = outputs[sample] if mask is None else outputs[sample] * mask[sample, :, None]
     fig, axes = plt.subplots(4, 1, figsize=(7, 8), sharex=True,
@@ -286,7 +253,7 @@ def plot_ntm_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head
 
 
 def plot_dnc_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head: int = 0):
-    """A DNC's run on one sample: input, output, write and read weightings, usage and gates.
+    """A new Figure of a DNC run: input, output, write and read weightings, usage and gates.
 
     Args:
         inputs: [B, T, I].
@@ -294,9 +261,6 @@ def plot_dnc_trace(inputs: Tensor, outputs: Tensor, trace, sample: int = 0, head
         trace: the memlab.models.DNCTrace of the run.
         sample: which sample of the batch to show.
         head: which read head (its read weighting and free gate) to show.
-
-    Returns:
-        The matplotlib Figure.
     """
     fig, axes = plt.subplots(3, 2, figsize=(11, 8), sharex=True)
     plot_sequence(inputs[sample], ax=axes[0, 0], title="input", colorbar=False)
@@ -326,16 +290,9 @@ _BUTTON_SYMBOLS = {"fa-minus": "\u2212", "fa-plus": "+", "fa-fast-backward": "\u
 
 
 def animation_html(anim) -> str:
-    """An animation as self-contained HTML and JavaScript (``anim.to_jshtml()``) that loads nothing.
+    """``anim.to_jshtml()`` for ``IPython.display.HTML``, with no Font Awesome fetched from a CDN.
 
-    matplotlib's player styles its buttons with Font Awesome from a CDN, which a book read offline
-    cannot reach; here the stylesheet link is dropped and each icon becomes a text symbol.
-
-    Args:
-        anim: a matplotlib animation, e.g. from `animate_dnc`.
-
-    Returns:
-        The HTML, for ``IPython.display.HTML``.
+    Each button icon becomes a text symbol, so the player works in a book read offline.
     """
     import re
 
@@ -350,10 +307,9 @@ def animation_html(anim) -> str:
 
 
 def animate_dnc(trace, sample: int = 0, head: int = 0, interval: int = 400):
-    """An animation of one DNC run: memory, usage, link matrix and weightings, step by step.
+    """Animate one DNC run step by step: memory, usage, link matrix and weightings.
 
-    In a notebook show it with ``IPython.display.HTML(viz.animation_html(animation))``, which
-    also plays in the static book.
+    Show it with ``IPython.display.HTML(viz.animation_html(anim))``, which also plays in the book.
 
     Args:
         trace: the memlab.models.DNCTrace of the run (memory [B, T, N, W], usage [B, T, N],
@@ -363,7 +319,7 @@ def animate_dnc(trace, sample: int = 0, head: int = 0, interval: int = 400):
         interval: milliseconds between frames.
 
     Returns:
-        A matplotlib FuncAnimation of T frames (its figure is closed, so it is not shown twice).
+        A FuncAnimation of T frames (its figure closed, so it is not shown twice).
     """
     memory, usage = _numpy(trace.memory[sample]), _numpy(trace.usage[sample])
     link = _numpy(trace.link[sample])
@@ -400,16 +356,13 @@ def animate_dnc(trace, sample: int = 0, head: int = 0, interval: int = 400):
 
 
 def plot_read_mode_usage(usage: Tensor, ax=None, title: str = "mean read mode"):
-    """Mean read mode per head as stacked horizontal bars: backward, content, forward.
+    """Draw each head's mean read mode as bars (backward, content, forward); return the Axes.
 
     Args:
-        usage: [R, 3], each row a distribution over the modes in the paper's order, e.g. from
+        usage: [R, 3], each row a distribution over the modes, e.g. from
             memlab.analysis.read_mode_usage(trace.read_modes, mask).
-        ax: the matplotlib Axes to draw on (a new figure when None).
-        title: the Axes' title.
-
-    Returns:
-        The Axes.
+        ax: the Axes to draw on (None: a new figure).
+        title: the title.
     """
     values = _numpy(usage)
     ax = _axes(ax, figsize=(5, 0.45 * values.shape[0] + 1.2))
@@ -433,17 +386,16 @@ def plot_graph(edges, ax=None, title: str = "", names=None, label_names=None, po
 
     Args:
         edges: (source, label, destination) triples of ints.
-        ax: the matplotlib Axes to draw on (a new figure when None).
-        title: the Axes' title.
+        ax: the Axes to draw on (None: a new figure).
+        title: the title.
         names: {node: text} (default the id).
         label_names: {label: text} (default "label <label>").
-        positions: {node: (x, y)} (default a spring layout, seeded).
+        positions: {node: (x, y)} (default a seeded spring layout).
         route: the nodes of a path, start first; its hops are drawn thick.
-        label_colors: {label: a matplotlib colour} (default one colour of the tab10 palette
-            each).
+        label_colors: {label: a matplotlib colour} (default the tab10 palette).
 
     Returns:
-        The positions used (each node's (x, y)), so a second picture can reuse them.
+        {node: (x, y)}, the positions used, for a second picture to reuse.
     """
     import networkx as nx  # only the graph pictures need it
 
