@@ -385,7 +385,7 @@ def _submissions(root: Path) -> list[tuple[str, Path]]:
 
 def grade(submissions: str | Path, cwd: str | Path | None = None, timeout: int = 600,
           kernel_name: str = "python3") -> list[Result]:
-    """Grade every notebook under ``submissions``: STUDENT/**/*.ipynb, or *.ipynb one each.
+    """Grade every notebook under ``submissions``: ``STUDENT/**/*.ipynb``, or ``*.ipynb`` one each.
 
     A missing folder or kernel is a ValueError raised before any notebook runs.
     """

@@ -7,8 +7,8 @@ positions, like the DNC's C(M, k, beta) of `memlab.addressing.content_weights`::
     attention:  a[i]             = softmax_i(q . K[i] / sqrt(D))
 
 Both read the weighted sum of what is stored (r = M^T w). The cosine ignores the lengths that the
-dot product keeps (|q| plays the part of beta, a long key K[i] draws more weight); attention keeps
-keys and values apart, and stores one position per input where the DNC rewrites N slots.
+dot product keeps (``|q|`` plays the part of beta, a long key K[i] draws more weight); attention
+keeps keys and values apart, and stores one position per input where the DNC rewrites N slots.
 
 Linear attention is a fast-weight memory (Schlag, Irie & Schmidhuber 2021): the pairs are summed
 into one matrix W of outer products v k^T, read as W q, by the sum rule or by the delta rule,

@@ -6,6 +6,7 @@ into its own figure. Time runs left to right and memory slots top to bottom in e
 """
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -289,10 +290,11 @@ _BUTTON_SYMBOLS = {"fa-minus": "\u2212", "fa-plus": "+", "fa-fast-backward": "\u
                    "fa-step-forward": "\u25b6\u2502", "fa-fast-forward": "\u23ed"}
 
 
-def animation_html(anim) -> str:
+def animation_html(anim, alt: str = "") -> str:
     """``anim.to_jshtml()`` for ``IPython.display.HTML``, with no Font Awesome fetched from a CDN.
 
-    Each button icon becomes a text symbol, so the player works in a book read offline.
+    Each button icon becomes a text symbol, so the player works in a book read offline; ``alt``
+    is the frames' alternative text, for a reader who cannot see them.
     """
     import re
 
@@ -303,6 +305,10 @@ def animation_html(anim) -> str:
         return _BUTTON_SYMBOLS.get(icon, match.group(0))
 
     page = re.sub(r"<link[^>]*font-awesome[^>]*>", "", anim.to_jshtml(), flags=re.S)
+    if alt:
+        text = html.escape(alt, quote=True)
+        page = re.sub(r'<img id="(_anim_img\w*)"',
+                      lambda m: f'<img id="{m.group(1)}" alt="{text}"', page)
     return re.sub(r'<i class="fa (fa-[a-z-]+)( fa-flip-horizontal)?"></i>', symbol, page)
 
 

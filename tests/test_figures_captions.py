@@ -39,20 +39,12 @@ HIDDEN_INPUT_WIDTH = 73  # inside the frame of a hide-input toggle
 # Chapters whose figures have no caption, number and alt text yet. Remove a chapter once its
 # figure cells carry the metadata above; the test then holds for it too.
 NOT_YET_CAPTIONED = {
-    "05_dnc_tasks",
-    "06_dnc_training",
-    "07_dnc_visualisation",
     "08_dnc_graphs",
-    "09_dnc_improvements",
 }
 # Chapters whose code cells still have lines wider than CODE_WIDTH. Remove a chapter once
 # it fits.
 NOT_YET_WRAPPED = {
-    "05_dnc_tasks",
-    "06_dnc_training",
-    "07_dnc_visualisation",
     "08_dnc_graphs",
-    "09_dnc_improvements",
 }
 
 MIN_ALT_WORDS = 5

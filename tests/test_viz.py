@@ -1,5 +1,7 @@
 """Tests of memlab.viz beyond the chapters that draw with it."""
 
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -66,3 +68,16 @@ def test_animation_html_loads_nothing_from_the_network():
     assert 'class="fa ' not in page  # every icon replaced
     assert "\u25b6" in page and "\u23f8" in page  # play and pause are still labelled
     assert "<img" in page or "data:image" in page  # the frames are embedded
+
+
+def test_animation_html_gives_its_frames_alt_text():
+    from matplotlib import animation
+
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1])
+    anim = animation.FuncAnimation(fig, lambda i: (line.set_ydata([0, i]),), frames=2)
+    page = viz.animation_html(anim, alt='memory "filling" up')
+    plt.close(fig)
+    images = re.findall(r"<img id=\"_anim_img\w*\"[^>]*>", page)
+    assert images and all('alt="memory &quot;filling&quot; up"' in tag for tag in images)
+    assert "alt=" not in viz.animation_html(anim)
