@@ -61,7 +61,7 @@ lint-workflows: $(STAMP)
 	$(BIN)/actionlint
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra --durations=25 $(PYTEST_ARGS)
 
 # Only the quick tests (no book build, notebook runs or browser).
 test-fast: $(STAMP)
