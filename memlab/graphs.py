@@ -17,14 +17,19 @@ edge_digits digit groups (``output_groups``); an answer is right when every grou
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import random
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 import torch
 from torch import Tensor
 
-from memlab.tasks import Batch, _check_int, _check_range, _Task
+from memlab.analysis import read_sources
+from memlab.tasks import Batch, _check_range, _Task
+from memlab.validation import integer
 
 BASE = 10  #: a digit is one of BASE classes
 PHASES = ("describe", "query", "plan", "answer")  #: the flags after the triple's channels
@@ -53,6 +58,14 @@ def digits(number: int, width: int) -> tuple:
         raise ValueError(f"number must be in [0, {BASE**width}) to fit {width} digits, "
                          f"got {number}")
     return tuple(number // BASE**power % BASE for power in reversed(range(width)))
+
+
+def number(digits_: Sequence[int]) -> int:
+    """The number whose decimal digits these are, most significant first (inverse of `digits`)."""
+    value = 0
+    for digit in digits_:
+        value = value * BASE + int(digit)
+    return value
 
 
 def walk(edges, start: int, labels) -> tuple:
@@ -134,8 +147,8 @@ class _GraphTask(_Task):
     categorical: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
-        _check_int("node_digits", self.node_digits, 1)
-        _check_int("edge_digits", self.edge_digits, 1)
+        integer("node_digits", self.node_digits, 1)
+        integer("edge_digits", self.edge_digits, 1)
         _check_range("min_nodes", self.min_nodes, "max_nodes", self.max_nodes, 2)
         _check_range("min_degree", self.min_degree, "max_degree", self.max_degree, 1)
         _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
@@ -143,7 +156,7 @@ class _GraphTask(_Task):
             raise ValueError(f"node_digits = {self.node_digits} gives {BASE**self.node_digits} "
                              f"labels, too few for max_nodes = {self.max_nodes} distinct nodes")
         if self.node_labels is not None:
-            _check_int("node_labels", self.node_labels, self.max_nodes)
+            integer("node_labels", self.node_labels, self.max_nodes)
             if self.node_labels > BASE**self.node_digits:
                 raise ValueError(f"node_labels must be <= 10 ** node_digits = "
                                  f"{BASE**self.node_digits}, got {self.node_labels}")
@@ -200,13 +213,10 @@ class _GraphTask(_Task):
 
         The inverse of ``triple_channels`` for whole triples; works on logits too.
         """
-        values = [int(group.argmax()) for group in row.reshape(-1, BASE)]
-        widths = (self.node_digits, self.edge_digits, self.node_digits)
-        parts, at = [], 0
-        for width in widths:
-            parts.append(int("".join(map(str, values[at: at + width]))))
-            at += width
-        return tuple(parts)
+        values = row.reshape(-1, BASE).argmax(-1).tolist()
+        ends = itertools.accumulate((self.node_digits, self.edge_digits, self.node_digits))
+        starts = (0, self.node_digits, self.node_digits + self.edge_digits)
+        return tuple(number(values[a:b]) for a, b in zip(starts, ends))
 
     def encode(self, samples) -> Batch:
         """The batch of the given GraphQuery samples, padded with zeros to the longest.
@@ -227,71 +237,57 @@ class _GraphTask(_Task):
         if not samples:
             raise ValueError("samples must hold at least one GraphQuery")
         T = max(len(s.edges) + len(s.query) + s.planning + len(s.answers) for s in samples)
-        flag = {phase: self.output_size + i for i, phase in enumerate(PHASES)}
-        into_inputs, into_targets, answer_steps = [], [], []  # (sample, step, channel)
+        n_in, n_out = self.input_size, self.output_size
+        flag = {phase: n_out + i for i, phase in enumerate(PHASES)}
+        hot_inputs, hot_targets, answer_steps = [], [], []  # flat indices into each tensor
         for b, sample in enumerate(samples):
-            t = 0
+            t = b * T  # sample b's first step, counted over the batch
             for phase, triples in (("describe", sample.edges), ("query", sample.query)):
                 for triple in triples:
-                    into_inputs += [(b, t, c) for c in self._hot(triple) + [flag[phase]]]
+                    hot_inputs += [t * n_in + c for c in self._hot(triple) + [flag[phase]]]
                     t += 1
-            into_inputs += [(b, t + i, flag["plan"]) for i in range(sample.planning)]
+            hot_inputs += [(t + i) * n_in + flag["plan"] for i in range(sample.planning)]
             t += sample.planning
             for triple in sample.answers:
-                into_inputs.append((b, t, flag["answer"]))
-                into_targets += [(b, t, c) for c in self._hot(triple)]
-                answer_steps.append((b, t))
+                hot_inputs.append(t * n_in + flag["answer"])
+                hot_targets += [t * n_out + c for c in self._hot(triple)]
+                answer_steps.append(t)
                 t += 1
-        inputs = torch.zeros(len(samples), T, self.input_size)
-        targets = torch.zeros(len(samples), T, self.output_size)
-        mask = torch.zeros(len(samples), T)
-        inputs[tuple(torch.tensor(into_inputs).T)] = 1
-        targets[tuple(torch.tensor(into_targets).T)] = 1
-        mask[tuple(torch.tensor(answer_steps).T)] = 1
+        B = len(samples)
+        inputs, targets, mask = torch.zeros(B, T, n_in), torch.zeros(B, T, n_out), torch.zeros(B, T)
+        inputs.view(-1)[hot_inputs] = 1
+        targets.view(-1)[hot_targets] = 1
+        mask.view(-1)[answer_steps] = 1
         return Batch(inputs, targets, mask)
 
-    def _draw(self, generator) -> tuple:
+    def _draw(self, rng: random.Random) -> tuple:
         """A random directed graph: (labels of its nodes, its edges as label triples).
 
         Each node gets min_degree to max_degree out-edges to distinct other nodes, their edge
         labels distinct; node labels are distinct. The edges come in random order.
         """
-        def draw(low: int, high: int) -> int:
-            return int(torch.randint(low, high + 1, (1,), generator=generator))
-
-        def permutation(n: int) -> list:
-            return torch.randperm(n, generator=generator).tolist()
-
-        n = draw(self.min_nodes, self.max_nodes)
-        names = _distinct(self.node_labels or BASE**self.node_digits, n, generator)
+        n = rng.randint(self.min_nodes, self.max_nodes)
+        names = rng.sample(range(self.node_labels or BASE**self.node_digits), n)
         edges = []
         for u in range(n):
-            degree = draw(self.min_degree, self.max_degree)
-            targets = [v for v in permutation(n) if v != u][:degree]
-            labels = _distinct(BASE**self.edge_digits, degree, generator)
+            degree = rng.randint(self.min_degree, self.max_degree)
+            targets = rng.sample([v for v in range(n) if v != u], degree)
+            labels = rng.sample(range(BASE**self.edge_digits), degree)
             edges += [(names[u], label, names[v]) for label, v in zip(labels, targets)]
-        return names, [edges[i] for i in permutation(len(edges))]
+        rng.shuffle(edges)
+        return names, edges
 
     def _generate(self, batch_size: int, generator, device) -> Batch:
-        if generator is not None and generator.device.type != "cpu":
-            seed = int(torch.randint(2**62, (1,), generator=generator))
-            generator = torch.Generator().manual_seed(seed)
         return self.encode([self.sample(generator) for _ in range(batch_size)])
 
     def sample(self, generator: torch.Generator | None = None) -> GraphQuery:
         raise NotImplementedError
 
 
-def _distinct(space: int, k: int, generator) -> list:
-    """k distinct integers drawn from [0, space)."""
-    if space <= 4 * k:
-        return torch.randperm(space, generator=generator)[:k].tolist()
-    chosen: list = []
-    while len(chosen) < k:
-        value = int(torch.randint(space, (1,), generator=generator))
-        if value not in chosen:
-            chosen.append(value)
-    return chosen
+def _rng(generator: torch.Generator | None) -> random.Random:
+    """A Python random stream seeded from ``generator``: one draw from torch per sample."""
+    device = generator.device if generator is not None else None
+    return random.Random(int(torch.randint(2**62, (1,), generator=generator, device=device)))
 
 
 @dataclass(frozen=True)
@@ -324,10 +320,11 @@ class TraversalTask(_GraphTask):
 
     def sample(self, generator: torch.Generator | None = None) -> GraphQuery:
         """One random graph with a traversal query whose path visits distinct nodes."""
-        hops = int(torch.randint(self.min_length, self.max_length + 1, (1,), generator=generator))
+        rng = _rng(generator)
+        hops = rng.randint(self.min_length, self.max_length)
         while True:
-            _, edges = self._draw(generator)
-            route = random_route(edges, hops, generator)
+            _, edges = self._draw(rng)
+            route = _route(edges, hops, rng)
             if route is not None:
                 return self.query(edges, *route)
 
@@ -343,17 +340,20 @@ def random_route(edges, hops: int, generator: torch.Generator | None = None):
     Returns:
         (start, labels), or None if the walk from the drawn start got stuck.
     """
+    return _route(edges, hops, _rng(generator))
+
+
+def _route(edges, hops: int, rng: random.Random):
     out: dict = {}
     for u, label, v in edges:
         out.setdefault(u, []).append((label, v))
-    sources = sorted(out)
-    start = sources[int(torch.randint(len(sources), (1,), generator=generator))]
+    start = rng.choice(sorted(out))
     path, labels = [start], []  # type: list[int], list[int]
     while len(labels) < hops:
         choices = [(label, v) for label, v in out.get(path[-1], ()) if v not in path]
         if not choices:
             return None
-        label, v = choices[int(torch.randint(len(choices), (1,), generator=generator))]
+        label, v = rng.choice(choices)
         labels.append(label)
         path.append(v)
     return start, tuple(labels)
@@ -378,7 +378,7 @@ class ShortestPathTask(_GraphTask):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_int("planning_steps", self.planning_steps, 0)
+        integer("planning_steps", self.planning_steps, 0)
 
     def query(self, edges, source: int, destination: int) -> GraphQuery:
         """The GraphQuery for the shortest path from ``source`` to ``destination`` on ``edges``.
@@ -408,15 +408,15 @@ class ShortestPathTask(_GraphTask):
         Raises:
             RuntimeError: no such query in 1,000 graphs (a degree too high for the lengths).
         """
-        hops = int(torch.randint(self.min_length, self.max_length + 1, (1,), generator=generator))
+        rng = _rng(generator)
+        hops = rng.randint(self.min_length, self.max_length)
         for _ in range(1000):
-            names, edges = self._draw(generator)
-            source = names[int(torch.randint(len(names), (1,), generator=generator))]
+            names, edges = self._draw(rng)
+            source = rng.choice(names)
             distance, count = shortest_paths(edges, source)
             ends = [v for v in distance if distance[v] == hops and count[v] == 1]
             if ends:
-                end = ends[int(torch.randint(len(ends), (1,), generator=generator))]
-                return self.query(edges, source, end)
+                return self.query(edges, source, rng.choice(ends))
         raise RuntimeError(f"no unique shortest path of {hops} hops in 1,000 graphs of {self}")
 
 
@@ -444,8 +444,6 @@ def hop_reads(samples, read_weights: Tensor, write_weights: Tensor) -> Tensor:
     Returns:
         [len(HOP_READS), R], the fraction of all answer steps of each kind, per read head.
     """
-    from memlab.analysis import read_sources
-
     samples = list(samples)
     B, T, R, _ = read_weights.shape
     if len(samples) != B or write_weights.shape[:2] != (B, T):
@@ -501,13 +499,13 @@ def metro(lines: dict | None = None, node_digits: int = 2, seed: int = 0) -> Met
     names = sorted({station for stations in lines.values() for station in stations})
     if 2 * len(lines) > BASE:
         raise ValueError(f"lines must be at most {BASE // 2} (two labels each), got {len(lines)}")
-    generator = torch.Generator().manual_seed(seed)
-    numbers = dict(zip(names, _distinct(BASE**node_digits, len(names), generator)))
+    rng = random.Random(seed)
+    numbers = dict(zip(names, rng.sample(range(BASE**node_digits), len(names))))
     edges, label_names = [], {}
     for i, (line, stations) in enumerate(lines.items()):
         label_names[2 * i], label_names[2 * i + 1] = f"{line} to {stations[-1]}", \
             f"{line} to {stations[0]}"
         for a, b in zip(stations[:-1], stations[1:]):
             edges += [(numbers[a], 2 * i, numbers[b]), (numbers[b], 2 * i + 1, numbers[a])]
-    order = torch.randperm(len(edges), generator=generator).tolist()
-    return Metro(tuple(edges[i] for i in order), numbers, label_names)
+    rng.shuffle(edges)
+    return Metro(tuple(edges), numbers, label_names)
