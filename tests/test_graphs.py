@@ -10,13 +10,12 @@ from memlab.graphs import (
     HOP_READS,
     METRO_LINES,
     PHASES,
-    GraphQuery,
     ShortestPathTask,
     TraversalTask,
     digits,
     hop_reads,
     metro,
-    number as number_of,
+    number,
     random_route,
     shortest_paths,
     walk,
@@ -31,8 +30,8 @@ def generator(seed=0):
 
 def test_digits_round_trip():
     assert digits(42, 3) == (0, 4, 2) and digits(0, 1) == (0,) and digits(999, 3) == (9, 9, 9)
-    for number in range(0, 1000, 37):
-        assert number_of(digits(number, 3)) == number
+    for value in range(0, 1000, 37):
+        assert number(digits(value, 3)) == value
     with pytest.raises(ValueError, match="number"):
         digits(100, 2)
     with pytest.raises(ValueError, match="number"):
@@ -236,11 +235,6 @@ def test_grouped_metrics_against_a_loop():
     assert sequence_accuracy(logits, batch.targets, batch.mask, groups).tolist() == paths
     with pytest.raises(ValueError, match="groups"):
         answer_accuracy(logits, batch.targets, batch.mask, (10, 10))
-
-
-def test_a_graph_query_is_plain_data():
-    query = GraphQuery(((1, 2, 3),), ((1, 2, None),), ((1, 2, 3),))
-    assert query.planning == 0 and query._replace(planning=2).planning == 2
 
 
 def test_the_metro_is_a_bigger_graph_than_training_sees():
