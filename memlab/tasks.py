@@ -45,13 +45,9 @@ def stack_batches(batches) -> Batch:
     return Batch(*(torch.cat([pad(part) for part in parts]) for parts in zip(*batches)))
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    integer(name, value, minimum)
-
-
 def _check_range(low_name: str, low: int, high_name: str, high: int, minimum: int) -> None:
-    _check_int(low_name, low, minimum)
-    _check_int(high_name, high, minimum)
+    integer(low_name, low, minimum)
+    integer(high_name, high, minimum)
     if high < low:
         raise ValueError(f"{high_name} must be >= {low_name} ({low}), got {high}")
 
@@ -91,7 +87,7 @@ class _Task:
         Returns:
             A Batch of inputs [B, T, input_size], targets [B, T, output_size] and mask [B, T].
         """
-        _check_int("batch_size", batch_size, 1)
+        integer("batch_size", batch_size, 1)
         if generator is not None and not isinstance(generator, torch.Generator):
             raise ValueError(
                 f"generator must be a torch.Generator or None, got {type(generator).__name__}"
@@ -127,7 +123,7 @@ class CopyTask(_Task):
     name: ClassVar[str] = "copy"
 
     def __post_init__(self) -> None:
-        _check_int("width", self.width, 1)
+        integer("width", self.width, 1)
         _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
 
     @property
@@ -184,7 +180,7 @@ class RepeatCopyTask(_Task):
     name: ClassVar[str] = "repeat_copy"
 
     def __post_init__(self) -> None:
-        _check_int("width", self.width, 1)
+        integer("width", self.width, 1)
         _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
         _check_range("min_repeats", self.min_repeats, "max_repeats", self.max_repeats, 1)
 
@@ -222,7 +218,7 @@ class RepeatCopyTask(_Task):
 
 
 @dataclass(frozen=True)
-class CopyRoundsTask(_Task):
+class CopyRoundsTask(CopyTask):
     """Copy rounds: several copies in one sequence, so that a small memory must be reused.
 
     After the repeated copy of Csordás & Schmidhuber (2019): a sample is several copy rounds in
@@ -252,19 +248,8 @@ class CopyRoundsTask(_Task):
     name: ClassVar[str] = "copy_rounds"
 
     def __post_init__(self) -> None:
-        _check_int("width", self.width, 1)
-        _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
+        super().__post_init__()  # width and lengths; the sizes are the copy task's too
         _check_range("min_rounds", self.min_rounds, "max_rounds", self.max_rounds, 1)
-
-    @property
-    def input_size(self) -> int:
-        """Channels of an input step, width + 1 (the data channels, then the delimiter)."""
-        return self.width + 1
-
-    @property
-    def output_size(self) -> int:
-        """Channels of a target step, width."""
-        return self.width
 
     @property
     def items_per_round(self) -> int:
@@ -283,7 +268,7 @@ class CopyRoundsTask(_Task):
 
     def forces_reuse(self, memory_size: int) -> bool:
         """Whether N = memory_size slots hold every round but no sample's rounds all together."""
-        _check_int("memory_size", memory_size, 1)
+        integer("memory_size", memory_size, 1)
         return self.items_per_round <= memory_size < self.min_total_items
 
     def _generate(self, batch_size: int, generator, device) -> Batch:
@@ -356,8 +341,8 @@ class AssociativeRecallTask(_Task):
         )
         for name, value in fields.items():  # frozen: the fields are set once, here
             object.__setattr__(self, name, value)
-        _check_int("width", self.width, 1)
-        _check_int("item_length", self.item_length, 1)
+        integer("width", self.width, 1)
+        integer("item_length", self.item_length, 1)
         _check_range("min_length", self.min_length, "max_length", self.max_length, 2)  # items
 
     @property
@@ -427,7 +412,7 @@ class SortTask(_Task):
     name: ClassVar[str] = "sort"
 
     def __post_init__(self) -> None:
-        _check_int("vocab_size", self.vocab_size, 2)
+        integer("vocab_size", self.vocab_size, 2)
         _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
 
     @property
@@ -472,7 +457,7 @@ class _StringTask(_Task):
     categorical: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
-        _check_int("vocab_size", self.vocab_size, 2)
+        integer("vocab_size", self.vocab_size, 2)
         _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
 
     @property
@@ -596,7 +581,7 @@ class KeyValueTask(_Task):
     name: ClassVar[str] = "key_value"
 
     def __post_init__(self) -> None:
-        _check_int("width", self.width, 1)
+        integer("width", self.width, 1)
         if self.width > 16:
             raise ValueError(f"width must be at most 16 (keys are drawn from 2**width codes), "
                              f"got {self.width}")
@@ -734,9 +719,9 @@ class GraphTraversalTask(_Task):
     categorical: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
-        _check_int("num_labels", self.num_labels, 1)
+        integer("num_labels", self.num_labels, 1)
         _check_range("min_nodes", self.min_nodes, "max_nodes", self.max_nodes, 2)
-        _check_int("num_ids", self.num_ids, 2)
+        integer("num_ids", self.num_ids, 2)
         if self.num_ids < self.max_nodes:
             raise ValueError(
                 f"num_ids must be >= max_nodes ({self.max_nodes}): every node needs its own id, "
