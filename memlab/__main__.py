@@ -48,10 +48,9 @@ MODEL_OPTIONS = ("hidden_size", "memory_size", "word_size", "read_heads", "write
                  "num_heads", "feedforward_size", "positional")
 # switches of the DNC (Csordás & Schmidhuber 2019), passed on only when given
 MODEL_FLAGS = ("masking", "deallocation", "link_sharpness")
-TASK_OPTIONS = ("width", "min_length", "max_length", "min_repeats", "max_repeats", "item_length",
-                "vocab_size", "num_ids", "num_labels", "min_nodes", "max_nodes", "min_degree",
-                "max_degree", "node_digits", "edge_digits", "node_labels", "planning_steps",
-                "min_rounds", "max_rounds")
+# every task parameter (all integers) gets a --option, from the tasks' own fields
+TASK_OPTIONS = tuple(dict.fromkeys(field.name for task in TASKS.values()
+                                   for field in dataclasses.fields(task)))
 
 
 def _lengths(text: str) -> tuple:

@@ -738,3 +738,17 @@ def test_python_dash_m_killed_and_resumed_matches_an_uninterrupted_run(signum, r
     assert (dataclasses.replace(finished.history, seconds=[])
             == dataclasses.replace(uninterrupted.history, seconds=[]))
     assert torch.equal(finished.run.generator, uninterrupted.run.generator)
+
+
+def test_command_line_takes_every_parameter_of_every_task(tmp_path):
+    from memlab.__main__ import main
+    from memlab.tasks import TASKS
+
+    for name, task in TASKS.items():
+        defaults = dataclasses.asdict(task())
+        given = {k: v for k, v in defaults.items() if v is not None}
+        options = [part for k, v in given.items() for part in (f"--{k.replace('_', '-')}", str(v))]
+        out = tmp_path / f"{name}.pt"
+        assert main(["train", "--model", "lstm", "--task", name, "--steps", "1",
+                     "--batch-size", "2", "--hidden-size", "4", "--out", str(out), *options]) == 0
+        assert load_checkpoint(out).task == task(**given), name
