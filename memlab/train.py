@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import math
 import os
@@ -11,14 +12,14 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Union
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 from tqdm.auto import tqdm as auto_tqdm
 from tqdm.std import tqdm as std_tqdm
 
@@ -295,12 +296,11 @@ def train(
     seconds0 = history.seconds[-1] if history.seconds else 0.0
     categorical = getattr(task, "categorical", False)
     groups = getattr(task, "output_groups", None)
+    loss_of: Callable[..., Tensor]
+    cost_of: Callable[..., Tensor]
     if categorical:
-        def loss_of(logits, targets, mask):
-            return masked_cross_entropy(logits, targets, mask, groups)
-
-        def cost_of(logits, targets, mask):
-            return answer_bits(logits, targets, mask, groups)
+        loss_of = functools.partial(masked_cross_entropy, groups=groups)
+        cost_of = functools.partial(answer_bits, groups=groups)
     else:
         loss_of, cost_of = masked_bce, bits_per_sequence
     level, passed = 0, 0
@@ -333,6 +333,15 @@ def train(
             interval=totals.tolist(), count=count,
         )
         save_checkpoint(checkpoint, model, current, history, checkpoint_extra, run=state)
+
+    def lesson_passed(ok: bool) -> None:
+        """Count a passed check of the curriculum's rule; move up a level after ``patience``."""
+        nonlocal level, passed, current
+        assert curriculum is not None  # called only with one
+        passed = passed + 1 if ok else 0
+        if passed >= curriculum.patience:
+            level, passed = level + 1, 0
+            current = curriculum.task_at(task, level)
 
     model.train()
     name = getattr(model, "kind", type(model).__name__)
@@ -394,10 +403,7 @@ def train(
                 if curriculum is not None and not at_last_level and not curriculum.held_out_rule:
                     value = {"loss": mean_loss, "bit_errors": mean_errors,
                              "bits_per_sequence": mean_bits}[curriculum.metric]
-                    passed = passed + 1 if value < curriculum.threshold else 0
-                    if passed >= curriculum.patience:
-                        level, passed = level + 1, 0
-                        current = curriculum.task_at(task, level)
+                    lesson_passed(value < curriculum.threshold)
                 if max_seconds is not None and history.seconds[-1] - seconds0 >= max_seconds:
                     history.stopped = "time"
                     break
@@ -407,10 +413,7 @@ def train(
                 right = measure(model, current, curriculum.held_out,
                                 LESSON_CHECK_SEED + step0 + step)["answer_accuracy"]
                 history.lessons.append((step0 + step, level, right))
-                passed = passed + 1 if right >= curriculum.threshold else 0
-                if passed >= curriculum.patience:
-                    level, passed = level + 1, 0
-                    current = curriculum.task_at(task, level)
+                lesson_passed(right >= curriculum.threshold)
             if step == steps:
                 history.stopped = "steps"
             elif isinstance(signals, _Signals) and signals.received:
