@@ -120,14 +120,22 @@ def submit(release: Path, course: Path) -> None:
         nbformat.write(nb, str(folder / release.name))
 
 
-def test_the_guide_grades_a_checkpoint_chapter_offline(tmp_path):
-    timings = {}
+def course_beside_clone(tmp_path):
+    """The guide's layout: teaching/memlab (the clone) and teaching/memlab-course with the
+    guide's nbgrader_config.py; returns (teaching, course).
+    """
     teaching = tmp_path / "teaching"
     teaching.mkdir()
     (teaching / "memlab").symlink_to(ROOT, target_is_directory=True)
     course = teaching / "memlab-course"
     course.mkdir()
     (course / "nbgrader_config.py").write_text(guide_block("python", "c = get_config()"))
+    return teaching, course
+
+
+def test_the_guide_grades_a_checkpoint_chapter_offline(tmp_path):
+    timings = {}
+    teaching, course = course_beside_clone(tmp_path)
 
     installed = tmp_path / "installed"  # memlab as a plain install would have it: no clone around
     shutil.copytree(ROOT / "memlab", installed / "memlab",
@@ -276,12 +284,7 @@ def test_the_course_plan_keeps_the_solutions_private(tmp_path):
     are told apart by the student id in theirs.
     """
     timings = {}
-    teaching = tmp_path / "teaching"
-    teaching.mkdir()
-    (teaching / "memlab").symlink_to(ROOT, target_is_directory=True)
-    course = teaching / "memlab-course"
-    course.mkdir()
-    (course / "nbgrader_config.py").write_text(guide_block("python", "c = get_config()"))
+    teaching, course = course_beside_clone(tmp_path)
     exchange, system = tmp_path / "exchange", tmp_path / "etc-jupyter"
 
     base = run_env()
