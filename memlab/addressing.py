@@ -351,13 +351,14 @@ def deallocate(memory: Tensor, retention: Tensor) -> Tensor:
 
 
 def sharpen_links(weights: Tensor, sharpness: Tensor) -> Tensor:
-    """Link distribution sharpness S(d, s)_i = d_i^s / sum_j d_j^s (Csordás & Schmidhuber 2019).
+    """Link distribution sharpness sharpen(w, gamma)[i] = w[i]^gamma / sum_j w[j]^gamma.
 
-    Applied to the forward f^i = L w^{r,i} and backward b^i = L^T w^{r,i} weightings,
-    each head with its own s >= 1, before the read modes mix them. EPSILON is added
-    to every d_i (as in the authors' code): an all-zero distribution (no link yet)
-    becomes uniform rather than 0/0. As in `sharpen`, the ratio is computed as a
-    softmax over i of s log(d_i + EPSILON), so no power underflows to an all-zero sum.
+    Csordás & Schmidhuber (2019), applied to the forward f^i = L w^{r,i} and backward
+    b^i = L^T w^{r,i} weightings, each head with its own gamma >= 1, before the read modes
+    mix them. EPSILON is added to every w[i] (as in the authors' code): an all-zero
+    distribution (no link yet) becomes uniform rather than 0/0. As in `sharpen`, the ratio
+    is computed as a softmax over i of gamma log(w[i] + EPSILON), so no power underflows to
+    an all-zero sum.
 
     Args:
         weights: [B, R, N] >= 0, a forward or a backward weighting.
@@ -366,8 +367,8 @@ def sharpen_links(weights: Tensor, sharpness: Tensor) -> Tensor:
     Returns:
         [B, R, N], each row summing to 1.
     """
-    log_weights = torch.log(weights + EPSILON)  # log(d + EPSILON)
-    return torch.softmax(sharpness.unsqueeze(-1) * log_weights, dim=-1)
+    log_weights = torch.log(weights + EPSILON)  # log(w + EPSILON)
+    return torch.softmax(sharpness.unsqueeze(-1) * log_weights, dim=-1)  # w^gamma / sum w^gamma
 
 
 __all__ = [

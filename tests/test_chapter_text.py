@@ -442,22 +442,16 @@ def test_chapter_writes_vectors_in_bold(notebook):
                        + "\n".join(f"{letter} in ${math}$" for letter, math in found))
 
 
-def test_book_pages_use_the_books_notation():
-    listed = listed_symbols(NOTATION_PAGE.read_text(encoding="utf-8"))
-    text = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", ["intro.md", "instructor_guide.md", "course.md"])
+def test_book_pages_use_the_books_notation(page):
+    notation = NOTATION_PAGE.read_text(encoding="utf-8")
+    text = (ROOT / "book" / page).read_text(encoding="utf-8")
     found = notation_problems(text)
     found += [f"{name} in ${math}$: not on the notation page"
-              for name, math in unlisted_symbols(text, listed)]
-    bold_only = bold_only_letters(NOTATION_PAGE.read_text(encoding="utf-8"))
+              for name, math in unlisted_symbols(text, listed_symbols(notation))]
     found += [f"{letter} in ${math}$: a vector is bold"
-              for letter, math in plain_vectors(text, bold_only)]
-    assert not found, "book/intro.md: see book/notation.md\n" + "\n".join(found)
-    # The instructor guide is held to the old letters; its one sharpening formula
-    # (d_i^s / sum_j d_j^s) still uses the 2019 paper's letters.
-    text = (ROOT / "book" / "instructor_guide.md").read_text(encoding="utf-8")
-    old = [f"${math}$: {why}" for _, math in book_math(text)
-           for pattern, why in OLD_LETTERS if re.search(pattern, math)]
-    assert not old, "book/instructor_guide.md: see book/notation.md\n" + "\n".join(old)
+              for letter, math in plain_vectors(text, bold_only_letters(notation))]
+    assert not found, f"book/{page}: see book/notation.md\n" + "\n".join(found)
 
 
 def test_cosine_similarity_has_one_symbol():
