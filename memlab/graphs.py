@@ -27,7 +27,6 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from memlab.analysis import read_sources
 from memlab.tasks import Batch, _check_range, _Task
 from memlab.validation import integer
 
@@ -450,6 +449,8 @@ def hop_reads(samples, read_weights: Tensor, write_weights: Tensor) -> Tensor:
         raise ValueError(f"samples ({len(samples)}), read_weights [B, T, R, N] = "
                          f"{tuple(read_weights.shape)} and write_weights [B, T, N] = "
                          f"{tuple(write_weights.shape)} must agree on B and T")
+    from memlab.analysis import read_sources  # imported here: memlab stays light
+
     counts = torch.zeros(len(HOP_READS), R)
     for b, sample in enumerate(samples):
         E, Q = len(sample.edges), len(sample.query)
