@@ -117,6 +117,40 @@ def shortest_paths(edges, source: int) -> tuple:
     return distance, count
 
 
+def _hot(triple: Triple, node_digits: int, edge_digits: int) -> list:
+    """The channels set to 1 by the digits of ``triple`` (a None part sets none)."""
+    hot, group = [], 0
+    for part, width in zip(triple, (node_digits, edge_digits, node_digits)):
+        if part is not None:
+            hot += [(group + i) * BASE + d for i, d in enumerate(digits(part, width))]
+        group += width
+    return hot
+
+
+def triple_channels(triple: Triple, node_digits: int = 2, edge_digits: int = 1) -> Tensor:
+    """A triple as the graph tasks write it: one one-hot group of ten per digit.
+
+    The source's ``node_digits`` digits, then the edge's ``edge_digits``, then the
+    destination's, most significant first; a part that is None (blank) stays all zeros.
+    For example ``triple_channels((42, 3, None))`` sets channels 4, 12 and 23.
+
+    Args:
+        triple: (source, edge, destination), numbers or None.
+        node_digits: digits of a node label.
+        edge_digits: digits of an edge label.
+
+    Returns:
+        [10 * (2 * node_digits + edge_digits)], 0.0 and 1.0.
+    """
+    if not isinstance(triple, (tuple, list)) or len(triple) != 3:
+        raise ValueError(f"triple must be (source, edge, destination), got {triple!r}")
+    integer("node_digits", node_digits, 1)
+    integer("edge_digits", edge_digits, 1)
+    row = torch.zeros(BASE * (2 * node_digits + edge_digits))
+    row[_hot(triple, node_digits, edge_digits)] = 1
+    return row
+
+
 @dataclass(frozen=True)
 class _GraphTask(_Task):
     """Shared encoding and graph drawing of the graph tasks (see the module's docstring).
@@ -194,18 +228,11 @@ class _GraphTask(_Task):
 
     def _hot(self, triple: Triple) -> list:
         """The channels set to 1 by the digits of ``triple`` (a None part sets none)."""
-        hot, group = [], 0
-        for part, width in zip(triple, (self.node_digits, self.edge_digits, self.node_digits)):
-            if part is not None:
-                hot += [(group + i) * BASE + d for i, d in enumerate(digits(part, width))]
-            group += width
-        return hot
+        return _hot(triple, self.node_digits, self.edge_digits)
 
     def triple_channels(self, triple: Triple):
-        """The one-hot digits of ``triple`` [output_size]; a None part stays all zeros."""
-        row = torch.zeros(self.output_size)
-        row[self._hot(triple)] = 1
-        return row
+        """The one-hot digits of ``triple`` [output_size] (see `triple_channels`)."""
+        return triple_channels(triple, self.node_digits, self.edge_digits)
 
     def read_triple(self, row) -> tuple:
         """The triple whose digits are the largest channel of each group of ``row`` [output_size].
@@ -340,6 +367,39 @@ def random_route(edges, hops: int, generator: torch.Generator | None = None):
         (start, labels), or None if the walk from the drawn start got stuck.
     """
     return _route(edges, hops, _rng(generator))
+
+
+def route_queries(task: TraversalTask, edges, hops: int, count: int,
+                  generator: torch.Generator | None = None) -> list:
+    """``count`` traversal queries of ``hops`` hops on one graph (e.g. a map), for ``task``.
+
+    Each query is a random walk through distinct nodes (`random_route`), with the graph's edges
+    shown in a fresh random order, as in training.
+
+    Args:
+        task: the TraversalTask whose query format to use.
+        edges: the graph's (source, edge, destination) triples.
+        hops: the hops of every query, at least 1.
+        count: how many queries, at least 1.
+        generator: the source of randomness.
+
+    Returns:
+        A list of ``count`` GraphQuery.
+
+    Raises:
+        ValueError: no walk of ``hops`` hops through distinct nodes in 1,000 tries.
+    """
+    integer("hops", hops, 1)
+    integer("count", count, 1)
+    rng, edges, queries = _rng(generator), list(edges), []
+    for _ in range(1000 * count):
+        route = _route(edges, hops, rng)
+        if route is not None:
+            queries.append(task.query(rng.sample(edges, len(edges)), *route))
+            if len(queries) == count:
+                return queries
+    raise ValueError(f"hops = {hops}: too few walks of that many hops through distinct nodes "
+                     f"of the graph's {len(edges)} edges")
 
 
 def _route(edges, hops: int, rng: random.Random):

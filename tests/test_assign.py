@@ -30,7 +30,7 @@ CONTRACT = {
     "05": {"copy_batch", "bit_errors"},
     "06": {"bits_per_sequence", "masked_bce"},
     "07": {"read_mode_usage", "link_chain"},
-    "08": {"edge_rows", "read_sources"},
+    "08": {"triple_channels", "read_sources"},
     "09": {"masked_content_weights", "sharpen_links"},
     "10": {"dot_product_weights", "delta_rule_update"},
 }

@@ -154,3 +154,32 @@ def test_shipped_generalisation_checkpoints_have_their_commands():
                 assert f"--tasks {task} --models {model} --seeds {seed} " in command + " "
                 found += 1
     assert found == len(generalisation.TASKS) * len(generalisation.MODELS) * 3
+
+
+def test_graph_tasks_measures_a_traversal_checkpoint(tmp_path, capsys):
+    """graph_tasks.py on a tiny untrained traversal DNC: one row per length and per metro hop."""
+    import csv
+
+    import graph_tasks
+    from memlab.graphs import TraversalTask
+    from memlab.models import build_model
+    from memlab.train import History, save_checkpoint
+
+    task = TraversalTask(min_nodes=4, max_nodes=5, max_length=3)
+    model = build_model("dnc", input_size=task.input_size, output_size=task.output_size,
+                        hidden_size=8, memory_size=50, word_size=4, read_heads=1)
+    history = History()
+    history.step.append(1)
+    history.seconds.append(1.0)
+    history.level.append(0)
+    path = tmp_path / "traversal_tiny.pt"
+    save_checkpoint(path, model, task, history)
+    out = tmp_path / "rows.csv"
+    graph_tasks.main(["--checkpoints", str(path), "--samples", "3", "--out-csv", str(out)])
+    rows = list(csv.DictReader(out.open()))
+    assert [int(r["length"]) for r in rows if r["test"] == "random graphs"] == list(range(1, 11))
+    assert [int(r["length"]) for r in rows if r["test"] == "metro"] == list(range(1, 7))
+    assert all(0 <= float(r["sequence_accuracy"]) <= float(r["answer_accuracy"]) <= 1
+               for r in rows)
+    printed = capsys.readouterr().out
+    assert "traversal_tiny.pt" in printed and "metro" in printed

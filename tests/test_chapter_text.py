@@ -428,13 +428,7 @@ def test_chapter_uses_only_listed_symbols(notebook):
                        + "\n".join(f"{name} in ${math}$" for name, math in found))
 
 
-# Chapter 8 is being rewritten; it still calls a slot s (s_t), the letter of the shift weighting.
-REWRITING = {"08_dnc_graphs"}
-
-
-@pytest.mark.parametrize("notebook", [
-    pytest.param(p, marks=pytest.mark.xfail(reason="being rewritten")) if p.stem in REWRITING
-    else p for p in CHAPTERS], ids=[p.stem for p in CHAPTERS])
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_writes_vectors_in_bold(notebook):
     bold_only = bold_only_letters(NOTATION_PAGE.read_text(encoding="utf-8"))
     found = plain_vectors(chapter_sources(notebook)[0], bold_only)

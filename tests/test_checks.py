@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from memlab import addressing as A
-from memlab import analysis, attention, checks, dnc, metrics, tasks
+from memlab import analysis, attention, checks, dnc, graphs, metrics, tasks
 from memlab.models import DNC
 
 
@@ -31,7 +31,7 @@ CONTRACT = [
     "shift", "sharpen", "content_weights", "update_usage", "allocation_weights", "update_link",
     "oneplus", "parse_interface", "write_weighting", "read_weighting", "copy_batch",
     "bit_errors", "bits_per_sequence", "masked_bce", "read_mode_usage", "link_chain",
-    "edge_rows", "read_sources", "masked_content_weights", "sharpen_links",
+    "triple_channels", "read_sources", "masked_content_weights", "sharpen_links",
     "dot_product_weights", "delta_rule_update",
 ]
 
@@ -48,7 +48,7 @@ REFERENCES = {
     "copy_batch": reference_copy_batch, "bit_errors": metrics.bit_errors,
     "bits_per_sequence": metrics.bits_per_sequence, "masked_bce": metrics.masked_bce,
     "read_mode_usage": analysis.read_mode_usage, "link_chain": analysis.link_chain,
-    "edge_rows": tasks.edge_rows, "read_sources": analysis.read_sources,
+    "triple_channels": graphs.triple_channels, "read_sources": analysis.read_sources,
     "masked_content_weights": lambda m, k, b, mask: A.content_weights(m, k, b, mask),
     "sharpen_links": A.sharpen_links,
     "dot_product_weights": attention.dot_product_weights,
@@ -454,32 +454,21 @@ MUTANTS["copy_batch"] = [
     ("bool mask", _copy_variant("bool mask"), "dtype"),
 ]
 
-def _edge_rows_with(channels):
-    """An edge_rows that puts each edge's ones on channels(s, label, d, num_ids, num_labels)."""
-    def edge_rows(edges, num_ids, num_labels):
-        rows = torch.zeros(len(edges), 2 * num_ids + num_labels)
-        for e, (s, label, d) in enumerate(edges):
-            rows[e, list(channels(s, label, d, num_ids, num_labels))] = 1
-        return rows
-    return edge_rows
-
-
-def _swapped(edges):
-    """The edges with source and destination swapped."""
-    return [(d, label, s) for s, label, d in edges]
-
-
-MUTANTS["edge_rows"] = [
-    ("source and destination swapped",
-     lambda e, ids, labels: tasks.edge_rows(_swapped(e), ids, labels), "swapped"),
-    ("a column short", lambda e, ids, labels: tasks.edge_rows(e, ids, labels)[:, :-1],
-     "wrong shape"),
-    ("source | destination | label",
-     _edge_rows_with(lambda s, label, d, ids, labels: (s, ids + d, 2 * ids + label)),
-     "blocks in the wrong order"),
-    ("label one-hot from channel 0",
-     _edge_rows_with(lambda s, label, d, ids, labels: (s, label, ids + labels + d)),
-     "starts at channel 0"),
+MUTANTS["triple_channels"] = [
+    ("digits least significant first", lambda t, n, e: torch.cat([
+        torch.zeros(10 * w) if p is None else torch.eye(10)[list(graphs.digits(p, w))[::-1]]
+        .flatten() for p, w in zip(t, (n, e, n))]), "reversed"),
+    ("a channel short", lambda t, n, e: graphs.triple_channels(t, n, e)[:-1], "wrong shape"),
+    ("a blank written as 0",
+     lambda t, n, e: graphs.triple_channels(tuple(0 if p is None else p for p in t), n, e),
+     "blank part"),
+    ("edge last", lambda t, n, e: torch.cat(
+        [graphs.triple_channels((t[0], None, None), n, e)[:10 * n],
+         graphs.triple_channels((None, None, t[2]), n, e)[10 * (n + e):],
+         graphs.triple_channels((None, t[1], None), n, e)[10 * n:10 * (n + e)]]),
+     "wrong order"),
+    ("a list of digits", lambda t, n, e: [int(x) for x in graphs.triple_channels(t, n, e)],
+     "torch.Tensor"),
 ]
 
 MUTANTS["read_sources"] = [
@@ -774,26 +763,10 @@ def test_analysis_validates_its_arguments(call, needle):
 
 
 def test_graph_checks_pass_the_references(capsys):
-    from memlab import analysis, tasks
-
-    checks.edge_rows(tasks.edge_rows)
+    checks.triple_channels(graphs.triple_channels)
     checks.read_sources(analysis.read_sources)
     out = capsys.readouterr().out
-    assert "edge_rows: all" in out and "read_sources: all" in out
-
-
-@pytest.mark.parametrize(
-    "mutant, message",
-    [
-        (lambda e, ids, labels: tasks.edge_rows(_swapped(e), ids, labels), "swapped"),
-        (lambda e, ids, labels: tasks.edge_rows(e, ids, labels)[:, :-1], "shape"),
-        (lambda e, ids, labels: tasks.edge_rows(e[:-1], ids, labels)
-         if len(e) > 1 else tasks.edge_rows(e, ids, labels) * 0, "largest difference"),
-    ],
-)
-def test_edge_rows_mutants_are_caught(mutant, message):
-    with pytest.raises(AssertionError, match=message):
-        checks.edge_rows(mutant)
+    assert "triple_channels: all" in out and "read_sources: all" in out
 
 
 @pytest.mark.parametrize(

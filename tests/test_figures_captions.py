@@ -38,14 +38,10 @@ HIDDEN_INPUT_WIDTH = 73  # inside the frame of a hide-input toggle
 
 # Chapters whose figures have no caption, number and alt text yet. Remove a chapter once its
 # figure cells carry the metadata above; the test then holds for it too.
-NOT_YET_CAPTIONED = {
-    "08_dnc_graphs",
-}
+NOT_YET_CAPTIONED: set[str] = set()
 # Chapters whose code cells still have lines wider than CODE_WIDTH. Remove a chapter once
 # it fits.
-NOT_YET_WRAPPED = {
-    "08_dnc_graphs",
-}
+NOT_YET_WRAPPED: set[str] = set()
 
 MIN_ALT_WORDS = 5
 FIGURE_NAME = re.compile(r"fig-(\d\d)-[a-z0-9]+(-[a-z0-9]+)*")

@@ -17,6 +17,7 @@ from memlab.graphs import (
     metro,
     number,
     random_route,
+    route_queries,
     shortest_paths,
     walk,
 )
@@ -269,6 +270,23 @@ def test_random_routes_visit_distinct_nodes():
         visited = [route[0]] + [v for _, _, v in answers]
         assert len(answers) == hops and len(set(visited)) == hops + 1
     assert random_route(((1, 0, 2),), 2, g) is None  # stuck at node 2
+
+
+def test_route_queries_reshuffle_the_graph_and_keep_their_paths():
+    graph, task = metro(), TraversalTask()
+    queries = route_queries(task, graph.edges, 3, 20, generator(12))
+    assert len(queries) == 20
+    orders = {q.edges for q in queries}
+    assert len(orders) == 20 and all(sorted(o) == sorted(graph.edges) for o in orders)
+    for q in queries:
+        start, labels = q.query[0][0], [label for _, label, _ in q.query]
+        assert q.answers == walk(graph.edges, start, labels) and len(q.answers) == 3
+    assert route_queries(task, graph.edges, 3, 4, generator(1)) == \
+        route_queries(task, graph.edges, 3, 4, generator(1))
+    with pytest.raises(ValueError, match="hops"):
+        route_queries(task, ((1, 0, 2), (2, 0, 3)), 3, 1, generator(1))
+    with pytest.raises(ValueError, match="count"):
+        route_queries(task, graph.edges, 1, 0)
 
 
 def test_node_labels_narrow_the_labels_drawn():

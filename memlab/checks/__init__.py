@@ -48,7 +48,7 @@ from .ch04_dnc_complete import read_weighting, write_weighting
 from .ch05_dnc_tasks import bit_errors, copy_batch
 from .ch06_dnc_training import bits_per_sequence, masked_bce
 from .ch07_dnc_visualisation import link_chain, read_mode_usage
-from .ch08_dnc_graphs import edge_rows, read_sources
+from .ch08_dnc_graphs import read_sources, triple_channels
 from .ch09_dnc_improvements import masked_content_weights, sharpen_links
 from .ch10_memory_vs_attention import delta_rule_update, dot_product_weights
 
@@ -56,6 +56,6 @@ __all__ = [
     "shift", "sharpen", "content_weights", "update_usage", "allocation_weights",
     "update_link", "oneplus", "parse_interface", "write_weighting", "read_weighting",
     "copy_batch", "bit_errors", "bits_per_sequence", "masked_bce", "read_mode_usage",
-    "link_chain", "edge_rows", "read_sources", "masked_content_weights", "sharpen_links",
+    "link_chain", "triple_channels", "read_sources", "masked_content_weights", "sharpen_links",
     "dot_product_weights", "delta_rule_update",
 ]

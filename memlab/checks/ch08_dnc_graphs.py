@@ -6,90 +6,74 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .. import analysis, tasks
+from .. import analysis, graphs
 from .harness import F64, Mistake, checking, gen, simplex
 
-__all__ = ["edge_rows", "read_sources"]
+__all__ = ["triple_channels", "read_sources"]
 
 
-# =========================================================================== edge rows
+# =========================================================================== triple channels
 
-def _random_edges(g: torch.Generator, nodes: int, num_ids: int, num_labels: int) -> list:
-    ids = torch.randperm(num_ids, generator=g)[:nodes].tolist()
-    edges = []
-    for i, source in enumerate(ids):
-        for label in torch.randperm(num_labels, generator=g)[: 1 + i % num_labels].tolist():
-            other = ids[(i + 1 + int(torch.randint(nodes - 1, (1,), generator=g))) % nodes]
-            edges.append((source, label, other))
-    return edges
-
-
-def _rows(edges: list, num_ids: int, num_labels: int,
-          channels: Callable[[int, int, int], tuple]) -> Tensor:
-    """[E, 2 num_ids + num_labels] rows, a 1 on the channels(source, label, destination) of each."""
-    rows = torch.zeros(len(edges), 2 * num_ids + num_labels)
-    for e, (s, label, d) in enumerate(edges):
-        rows[e, list(channels(s, label, d))] = 1
-    return rows
+def _channels_with(order=(0, 1, 2), reverse_digits=False, blank_as_zero=False) -> Callable:
+    """A wrong triple_channels: parts in ``order``, digits reversed, or a blank written as 0."""
+    def wrong(triple, node_digits, edge_digits):
+        widths = (node_digits, edge_digits, node_digits)
+        parts = []
+        for i in order:
+            part = triple[i]
+            if part is None and not blank_as_zero:
+                parts.append(torch.zeros(graphs.BASE * widths[i]))
+                continue
+            ds = graphs.digits(0 if part is None else part, widths[i])
+            ds = ds[::-1] if reverse_digits else ds
+            parts.append(torch.eye(graphs.BASE)[list(ds)].flatten())
+        return torch.cat(parts)
+    return wrong
 
 
-EDGE_ROWS_MISTAKES = [
-    Mistake("swapped", "source and destination swapped: the source comes first",
-            lambda edges, num_ids, num_labels: tasks.edge_rows(
-                [(d, label, s) for s, label, d in edges], num_ids, num_labels)),
-    Mistake("blocks order", "blocks in the wrong order: source | label | destination",
-            lambda edges, num_ids, num_labels: _rows(
-                edges, num_ids, num_labels,
-                lambda s, label, d: (s, num_ids + d, 2 * num_ids + label))),
-    Mistake("label at channel 0",
-            "the label's one-hot starts at channel 0: it starts after the num_ids source channels",
-            lambda edges, num_ids, num_labels: _rows(
-                edges, num_ids, num_labels,
-                lambda s, label, d: (s, label, num_ids + num_labels + d))),
+TRIPLE_CHANNELS_MISTAKES = [
+    Mistake("digits reversed", "the digits are reversed: the most significant digit comes first "
+            "(42 in two digits is 4, then 2)", _channels_with(reverse_digits=True)),
+    Mistake("blank as zero", "a blank part (None) is written as the number 0: leave its "
+            "channels all zero, so that a blank differs from node 0", _channels_with(
+                blank_as_zero=True)),
+    Mistake("parts in the wrong order", "the parts are in the wrong order: source, then edge, "
+            "then destination", _channels_with(order=(0, 2, 1))),
 ]
 
 
-def edge_rows(student: Callable) -> None:
-    """Check ``edge_rows(edges, num_ids, num_labels) -> [E, 2*num_ids + num_labels]``.
+def triple_channels(student: Callable) -> None:
+    """Check ``triple_channels(triple, node_digits, edge_digits) -> [10 * G]``.
 
-    One row per (source, label, destination) triple: one-hot source | one-hot label | one-hot
-    destination (memlab.tasks.edge_rows, the description phase of graph traversal).
+    One one-hot group of ten per digit, G = 2 * node_digits + edge_digits groups: the source's
+    digits, the edge's, the destination's, most significant first; a part that is None stays
+    all zeros (memlab.graphs.triple_channels).
 
     Args:
-        student: your ``edge_rows``, with the arguments above in the same order.
+        student: your ``triple_channels``, with the arguments above in the same order.
 
     Returns:
-        None; prints ``"edge_rows: all <n> checks passed"``.
+        None; prints ``"triple_channels: all <n> checks passed"``.
 
     Raises:
         AssertionError: a property fails; the message says which, and names the known mistake
             that the result matches, if any.
     """
-    with checking("edge_rows", student, ("edges", "num_ids", "num_labels")) as c:
+    with checking("triple_channels", student, ("triple", "node_digits", "edge_digits")) as c:
         __tracebackhide__ = True
-
-        def run(edges, num_ids, num_labels, on):
-            __tracebackhide__ = True
-            out = c.call((list(edges), num_ids, num_labels), on)
-            if isinstance(out, Tensor) and out.is_floating_point():
-                out = c.tensor(out, (len(edges), 2 * num_ids + num_labels),
-                               "[E, 2*num_ids + num_labels]", torch.float32, on)
-            if not isinstance(out, Tensor):
-                c.fail(f"on {on}: expected a tensor, got {type(out).__name__}")
-            return out.to(torch.float32)
-
-        edges = [(0, 1, 2)]
-        on = "edges [(0, 1, 2)] with num_ids=3, num_labels=2"
-        c.compare(run(edges, 3, 2, on), tasks.edge_rows(edges, 3, 2), on, EDGE_ROWS_MISTAKES,
-                  (edges, 3, 2), what="the row (source 0 | label 1 | destination 2)")
-        c.passed()
-        sizes = ((3, 5, 2), (6, 16, 4), (4, 4, 3), (8, 12, 6))
-        for seed, (nodes, num_ids, num_labels) in enumerate(sizes, 20):
-            edges = _random_edges(gen(seed), nodes, num_ids, num_labels)
-            on = (f"a random graph of {nodes} nodes, {len(edges)} edges "
-                  f"(num_ids={num_ids}, num_labels={num_labels})")
-            inputs = (edges, num_ids, num_labels)
-            c.compare(run(*inputs, on), tasks.edge_rows(*inputs), on, EDGE_ROWS_MISTAKES, inputs)
+        cases = [((42, 3, 7), 2, 1, "the whole triple (42, 3, 7)"),
+                 ((42, 3, None), 2, 1, "a query step (42, 3, None)"),
+                 ((None, 5, None), 2, 1, "a query step (None, 5, None)"),
+                 ((7, 0, 305), 3, 1, "(7, 0, 305) with 3 node digits"),
+                 ((0, 12, 9), 1, 2, "(0, 12, 9) with 1 node digit and 2 edge digits")]
+        for triple, node_digits, edge_digits, on in cases:
+            size = graphs.BASE * (2 * node_digits + edge_digits)
+            inputs = (triple, node_digits, edge_digits)
+            out = c.call(inputs, on)
+            out = c.tensor(out, (size,), "[10 * (2*node_digits + edge_digits)]", torch.float32,
+                           on)
+            c.compare(out, graphs.triple_channels(*inputs), on, TRIPLE_CHANNELS_MISTAKES,
+                      inputs)
             c.passed()
 
 
