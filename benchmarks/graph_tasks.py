@@ -22,12 +22,13 @@ import argparse
 import csv
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from memlab import graphs
 from memlab.metrics import answer_accuracy, sequence_accuracy
-from memlab.train import evaluate, load_checkpoint
+from memlab.train import History, evaluate, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("traversal_dnc", "traversal_dnc_s", "traversal_lstm", "traversal_no_curriculum",
@@ -50,6 +51,14 @@ def metro_rows(model, task, samples: int, hops=range(1, 7), seed: int = 2024) ->
                      "answer_accuracy": answer_accuracy(logits, batch.targets, batch.mask,
                                                         groups).mean().item()})
     return rows
+
+
+def load_run(path: Path) -> tuple[Any, Any, History]:
+    """(checkpoint, its task, its history) of a graph run, refusing a file without them."""
+    run = load_checkpoint(path)
+    if run.task is None or run.history is None:
+        raise ValueError(f"{path}: a checkpoint without its task or training history")
+    return run, run.task, run.history
 
 
 def at_final_lesson(run) -> bool:
@@ -97,18 +106,17 @@ def main(argv=None) -> None:
         parser.error("no graph checkpoint found; give --checkpoints")
     # a run that stalled in its curriculum saved an easier lesson's task: measure every
     # checkpoint on the final lesson, as saved by a run of the same task that reached it
-    final = {}
+    final: dict[str, Any] = {}
     for path in paths:
-        run = load_checkpoint(path)
+        run, task, _ = load_run(path)
         if at_final_lesson(run):
-            final.setdefault(run.task.name, run.task)
+            final.setdefault(task.name, task)
     rows = []
     for path in paths:
         start = time.perf_counter()
-        run = load_checkpoint(path)
-        task = final.get(run.task.name, run.task)
+        run, task, history = load_run(path)
+        task = final.get(task.name, task)
         found = measure_checkpoint(path, args.samples, task)
-        history = run.history
         size = path.stat().st_size / 2**20
         weights = sum(p.numel() for p in run.model.parameters())
         print(f"\n{path.name}: {size:.2f} MB, {weights:,} weights, "
