@@ -48,9 +48,13 @@ MODEL_OPTIONS = ("hidden_size", "memory_size", "word_size", "read_heads", "write
                  "num_heads", "feedforward_size", "positional")
 # switches of the DNC (Csordás & Schmidhuber 2019), passed on only when given
 MODEL_FLAGS = ("masking", "deallocation", "link_sharpness")
-# every task parameter (all integers) gets a --option, from the tasks' own fields
+# every task parameter gets a --option, from the tasks' own fields: an integer one takes a
+# number, a True/False one (TASK_FLAGS, such as key_value's two_way) is a switch
 TASK_OPTIONS = tuple(dict.fromkeys(field.name for task in TASKS.values()
                                    for field in dataclasses.fields(task)))
+TASK_FLAGS = tuple(dict.fromkeys(field.name for task in TASKS.values()
+                                 for field in dataclasses.fields(task)
+                                 if isinstance(field.default, bool)))
 
 
 def _lengths(text: str) -> tuple:
@@ -168,7 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
         "task (defaults: the task's own; lengths of associative recall count items)"
     )
     for option in TASK_OPTIONS:
-        group.add_argument("--" + option.replace("_", "-"), type=int, default=None)
+        if option in TASK_FLAGS:
+            group.add_argument("--" + option.replace("_", "-"), action="store_true", default=None)
+        else:
+            group.add_argument("--" + option.replace("_", "-"), type=int, default=None)
 
     check = commands.add_parser(
         "evaluate", help="bit errors and bits per sequence of a checkpoint, per length"

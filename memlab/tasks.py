@@ -561,10 +561,15 @@ class OddsFirstTask(_StringTask):
 class KeyValueTask(_Task):
     """Key-value retrieval: store pairs shown one per step, then answer a key with its value.
 
-    Each sample shows n (key, value) pairs, one per step, then asks for every key once in random
+    Each sample shows n (key, value) pairs, one per step, then asks for every pair once in random
     order; a query step's target is the value stored with its key. Keys are distinct non-zero
     bit vectors. A DNC that writes each pair as one word must find it by the key half alone:
     the task on which the masked look-up of Csordás & Schmidhuber (2019) helps.
+
+    Two-way (``two_way=True``, the paper's Fig. 3b): values are distinct non-zero bit vectors
+    too, and each query asks by either half, drawn at random: by key (the key half shows the
+    key, the value half is 0; the target is the value) or by value (the key half is 0, the
+    value half shows the value; the target is the key). The half that is 0 tells the direction.
 
     A batch has inputs [B, T, 2 * width + 1] (key, value, query flag), targets [B, T, width]
     and mask [B, T], with T = 2 * (most pairs in the batch).
@@ -573,14 +578,18 @@ class KeyValueTask(_Task):
         width: bits of a key and of a value, in [1, 16].
         min_length: the fewest pairs, at least 1.
         max_length: the most pairs, at most 2**width - 1 (the distinct non-zero keys).
+        two_way: ask by key or by value (True), or by key only (False, the default).
     """
 
     width: int = 4
     min_length: int = 1
     max_length: int = 4
+    two_way: bool = False
     name: ClassVar[str] = "key_value"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.two_way, bool):
+            raise ValueError(f"two_way must be True or False, got {self.two_way!r}")
         integer("width", self.width, 1)
         if self.width > 16:
             raise ValueError(f"width must be at most 16 (keys are drawn from 2**width codes), "
@@ -588,7 +597,8 @@ class KeyValueTask(_Task):
         _check_range("min_length", self.min_length, "max_length", self.max_length, 1)
         if self.max_length > 2 ** self.width - 1:
             raise ValueError(f"max_length must be at most 2**width - 1 = {2 ** self.width - 1} so "
-                             f"that the keys can be distinct and non-zero, got {self.max_length}")
+                             f"that the keys (and two-way, the values) can be distinct and "
+                             f"non-zero, got {self.max_length}")
 
     @property
     def input_size(self) -> int:
@@ -597,19 +607,25 @@ class KeyValueTask(_Task):
 
     @property
     def output_size(self) -> int:
-        """Channels of a target step, width (the value)."""
+        """Channels of a target step, width (the value; two-way, the other half)."""
         return self.width
 
     def _generate(self, batch_size: int, generator, device) -> Batch:
         B, W = batch_size, self.width
         pairs = _randint(self.min_length, self.max_length, (B,), generator, device)
         longest = int(pairs.max())
-        # distinct keys: the first codes of a random permutation of the codes 1 .. 2**W - 1
-        codes = torch.rand(B, 2 ** W - 1, generator=generator, device=device).argsort(-1) + 1
-        codes = codes[:, :longest]
         powers = 2 ** torch.arange(W - 1, -1, -1, device=device)
-        keys = (codes[..., None] // powers % 2).float()  # [B, longest, W]
-        values = _randint(0, 1, (B, longest, W), generator, device).float()
+
+        def distinct_codes() -> Tensor:
+            """[B, longest, W]: the first codes of a random permutation of 1 .. 2**W - 1."""
+            codes = torch.rand(B, 2 ** W - 1, generator=generator, device=device).argsort(-1) + 1
+            return (codes[:, :longest, None] // powers % 2).float()
+
+        keys = distinct_codes()
+        if self.two_way:
+            values = distinct_codes()
+        else:
+            values = _randint(0, 1, (B, longest, W), generator, device).float()
         # the order of the queries: a permutation of each sample's own pairs
         unused = torch.arange(longest, device=device) >= pairs[:, None]
         order = (torch.rand(B, longest, generator=generator, device=device) + unused).argsort(-1)
@@ -619,11 +635,16 @@ class KeyValueTask(_Task):
         n = pairs[:, None]
         shown, asked = t < n, (t >= n) & (t < 2 * n)  # [B, T]
         query = order.gather(1, (t - n).clamp(0, longest - 1))  # the pair asked at step t
+        by_value = torch.zeros_like(asked)  # one-way: every query asks by key
+        if self.two_way:
+            by_value = _randint(0, 1, (B, T), generator, device).bool() & asked
+        by_key = asked & ~by_value
         inputs = torch.zeros(B, T, 2 * W + 1, device=device)
-        inputs[..., :W] = _take(keys, t, shown) + _take(keys, query, asked)
-        inputs[..., W:2 * W] = _take(values, t, shown)
+        inputs[..., :W] = _take(keys, t, shown) + _take(keys, query, by_key)
+        inputs[..., W:2 * W] = _take(values, t, shown) + _take(values, query, by_value)
         inputs[..., 2 * W] = asked.float()
-        return Batch(inputs, _take(values, query, asked), asked.float())
+        targets = _take(values, query, by_key) + _take(keys, query, by_value)
+        return Batch(inputs, targets, asked.float())
 
 
 def edge_rows(edges, num_ids: int, num_labels: int) -> Tensor:

@@ -95,7 +95,7 @@ def test_what_the_projects_name_exists():
     text = COURSE.read_text(encoding="utf-8")
     commands = (ROOT / "checkpoints" / "COMMANDS.md").read_text(encoding="utf-8")
     runs = re.findall(r"`(\w+_seed\d)`\s+in\s+`checkpoints/COMMANDS\.md`", text)
-    assert sorted(runs) == ["dnc_copy10_seed1", "kv_dnc_md_seed1"], runs
+    assert sorted(runs) == ["dnc_copy10_seed1", "key_value_two_way_dnc_m_seed1"], runs
     for name in runs:
         assert f"--out checkpoints/{name}.pt" in commands, name
     registry = importlib.import_module("memlab.shipped").registry()

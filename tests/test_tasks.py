@@ -298,9 +298,84 @@ def test_key_value_format():
     assert make_task("key_value", width=3) == KeyValueTask(width=3)
 
 
+def test_key_value_two_way_format():
+    task = KeyValueTask(width=3, min_length=2, max_length=5, two_way=True)
+    assert (task.input_size, task.output_size) == (7, 3)
+    batch = task.batch(64, torch.Generator().manual_seed(0))
+    W = task.width
+    directions = set()
+    for b in range(64):
+        shown = int((batch.inputs[b, :, 2 * W] == 0).logical_and(
+            batch.inputs[b, :, :2 * W].abs().sum(-1) > 0).sum())
+        assert 2 <= shown <= 5
+        asked = batch.mask[b].nonzero().flatten().tolist()
+        assert asked == list(range(shown, 2 * shown))  # every pair once, right after the pairs
+        assert (batch.inputs[b, asked, 2 * W] == 1).all()  # the query flag
+        keys = [tuple(batch.inputs[b, t, :W].tolist()) for t in range(shown)]
+        values = [tuple(batch.inputs[b, t, W:2 * W].tolist()) for t in range(shown)]
+        for half in (keys, values):  # distinct and non-zero, so either half names one pair
+            assert len(set(half)) == shown and (0.0,) * W not in half
+        value_of, key_of = dict(zip(keys, values)), dict(zip(values, keys))
+        pairs_asked = []
+        for t in asked:
+            key = tuple(batch.inputs[b, t, :W].tolist())
+            value = tuple(batch.inputs[b, t, W:2 * W].tolist())
+            target = tuple(batch.targets[b, t].tolist())
+            if value == (0.0,) * W:  # by key: the value is the answer
+                assert target == value_of[key]
+                pairs_asked.append(key)
+                directions.add("by key")
+            else:  # by value: the key half is blank, the key is the answer
+                assert key == (0.0,) * W and target == key_of[value]
+                pairs_asked.append(key_of[value])
+                directions.add("by value")
+        assert sorted(pairs_asked) == sorted(keys)  # every pair asked once, by one half
+        assert batch.targets[b, batch.mask[b] == 0].abs().sum() == 0
+    assert directions == {"by key", "by value"}
+    assert task.at_length(4) == KeyValueTask(width=3, min_length=4, max_length=4, two_way=True)
+    assert make_task("key_value", width=3, two_way=True) == KeyValueTask(width=3, two_way=True)
+
+
+def test_key_value_two_way_asks_by_each_half_about_as_often():
+    batch = KeyValueTask(width=4, min_length=4, max_length=4, two_way=True).batch(
+        500, seeded(2))
+    by_value = (batch.inputs[..., :4].abs().sum(-1) == 0) & (batch.mask == 1)
+    share = by_value.sum() / batch.mask.sum()
+    assert 0.45 < share < 0.55
+
+
+def test_key_value_one_way_is_the_default():
+    """two_way=False draws exactly what KeyValueTask drew before the option existed."""
+    assert KeyValueTask() == KeyValueTask(two_way=False) and not KeyValueTask().two_way
+    batch = KeyValueTask(width=3, min_length=2, max_length=5).batch(64, seeded(0))
+    asked = batch.mask == 1
+    assert (batch.inputs[asked][:, 3:6] == 0).all()  # every query by key
+    assert (batch.inputs[asked][:, :3].abs().sum(-1) > 0).all()
+
+
+def test_key_value_two_way_from_the_command_line(tmp_path, monkeypatch, capsys):
+    from memlab.__main__ import main as cli
+    from memlab.train import load_checkpoint
+
+    monkeypatch.setenv("MEMLAB_PROGRESS", "off")
+    path = tmp_path / "kv2.pt"
+    assert cli(["train", "--model", "dnc", "--task", "key_value", "--two-way", "--width", "3",
+                "--max-length", "3", "--steps", "1", "--batch-size", "2", "--hidden-size", "8",
+                "--memory-size", "4", "--word-size", "4", "--read-heads", "1", "--masking",
+                "--out", str(path)]) == 0
+    saved = load_checkpoint(path)
+    assert saved.task == KeyValueTask(width=3, max_length=3, two_way=True)
+    assert "--two-way" in saved.extra["command"]
+    code = cli(["train", "--task", "copy", "--two-way", "--steps", "1",
+                "--out", str(tmp_path / "x.pt")])
+    assert code == 2 and "--two-way does not apply to task copy" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("kwargs,argument", [
     (dict(width=0), "width"), (dict(width=17), "width"), (dict(min_length=0), "min_length"),
     (dict(min_length=3, max_length=2), "max_length"), (dict(width=2, max_length=4), "max_length"),
+    (dict(two_way=1), "two_way"), (dict(two_way="yes"), "two_way"),
+    (dict(width=2, max_length=4, two_way=True), "max_length"),
 ])
 def test_key_value_bad_parameters(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
