@@ -747,7 +747,10 @@ def test_command_line_takes_every_parameter_of_every_task(tmp_path):
     for name, task in TASKS.items():
         defaults = dataclasses.asdict(task())
         given = {k: v for k, v in defaults.items() if v is not None}
-        options = [part for k, v in given.items() for part in (f"--{k.replace('_', '-')}", str(v))]
+        options = []
+        for k, v in given.items():  # a True/False option is a switch: given when True
+            flag = f"--{k.replace('_', '-')}"
+            options += ([flag] if v else []) if isinstance(v, bool) else [flag, str(v)]
         out = tmp_path / f"{name}.pt"
         assert main(["train", "--model", "lstm", "--task", name, "--steps", "1",
                      "--batch-size", "2", "--hidden-size", "4", "--out", str(out), *options]) == 0
