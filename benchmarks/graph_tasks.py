@@ -67,12 +67,11 @@ def at_final_lesson(run) -> bool:
     return not curriculum or max(run.history.level) == len(curriculum["levels"]) - 1
 
 
-def measure_checkpoint(path: Path, samples: int, task=None) -> list:
-    """The rows of one checkpoint on ``task`` (default its own).
+def measure_checkpoint(path: Path, run, samples: int, task=None) -> list:
+    """The rows of ``run``, loaded from ``path``, on ``task`` (default its own).
 
     Random graphs per length, and the metro for traversal.
     """
-    run = load_checkpoint(path)
     task = task or run.task
     if task.name == "traversal":
         lengths = list(range(1, 11))
@@ -106,17 +105,16 @@ def main(argv=None) -> None:
         parser.error("no graph checkpoint found; give --checkpoints")
     # a run that stalled in its curriculum saved an easier lesson's task: measure every
     # checkpoint on the final lesson, as saved by a run of the same task that reached it
+    runs = {path: load_run(path) for path in paths}  # each file read once
     final: dict[str, Any] = {}
-    for path in paths:
-        run, task, _ = load_run(path)
+    for run, task, _ in runs.values():
         if at_final_lesson(run):
             final.setdefault(task.name, task)
     rows = []
-    for path in paths:
+    for path, (run, task, history) in runs.items():
         start = time.perf_counter()
-        run, task, history = load_run(path)
         task = final.get(task.name, task)
-        found = measure_checkpoint(path, args.samples, task)
+        found = measure_checkpoint(path, run, args.samples, task)
         size = path.stat().st_size / 2**20
         weights = sum(p.numel() for p in run.model.parameters())
         print(f"\n{path.name}: {size:.2f} MB, {weights:,} weights, "
