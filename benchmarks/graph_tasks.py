@@ -27,7 +27,6 @@ from typing import Any
 import torch
 
 from memlab import graphs
-from memlab.metrics import answer_accuracy, sequence_accuracy
 from memlab.train import History, evaluate, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,15 +40,9 @@ def metro_rows(model, task, samples: int, hops=range(1, 7), seed: int = 2024) ->
     for n in hops:
         queries = graphs.route_queries(task, metro.edges, n, samples,
                                        torch.Generator().manual_seed(seed + n))
-        batch = task.encode(queries)
-        with torch.no_grad():
-            logits = model(batch.inputs)
-        groups = task.output_groups
-        rows.append({"test": "metro", "length": n,
-                     "sequence_accuracy": sequence_accuracy(logits, batch.targets, batch.mask,
-                                                            groups).mean().item(),
-                     "answer_accuracy": answer_accuracy(logits, batch.targets, batch.mask,
-                                                        groups).mean().item()})
+        paths, answers = graphs.path_accuracy(model, task, queries)
+        rows.append({"test": "metro", "length": n, "sequence_accuracy": paths,
+                     "answer_accuracy": answers})
     return rows
 
 

@@ -402,6 +402,28 @@ def route_queries(task: TraversalTask, edges, hops: int, count: int,
                      f"of the graph's {len(edges)} edges")
 
 
+def path_accuracy(model, task: _GraphTask, queries) -> tuple:
+    """(paths all right, answers right) of ``model`` on ``queries``: means over the queries.
+
+    A query counts 1 for "paths" when every digit of every answer is right; for "answers",
+    the fraction of its answer steps that are.
+
+    Args:
+        model: a memlab model taking [B, T, task.input_size]; run without gradients.
+        task: the graph task whose encoding the model was trained on.
+        queries: one or more GraphQuery (e.g. from `route_queries`).
+    """
+    from memlab.metrics import answer_accuracy, sequence_accuracy
+
+    batch = task.encode(queries)
+    with torch.no_grad():
+        logits = model(batch.inputs.to(next(model.parameters()).device)).cpu()
+    groups = task.output_groups
+    paths = sequence_accuracy(logits, batch.targets, batch.mask, groups).mean()
+    answers = answer_accuracy(logits, batch.targets, batch.mask, groups).mean()
+    return paths.item(), answers.item()
+
+
 def _route(edges, hops: int, rng: random.Random):
     out: dict = {}
     for u, label, v in edges:

@@ -16,6 +16,7 @@ from memlab.graphs import (
     hop_reads,
     metro,
     number,
+    path_accuracy,
     random_route,
     route_queries,
     shortest_paths,
@@ -317,3 +318,28 @@ def test_hop_reads_sorts_each_read_by_its_source():
         assert fractions[:, head].tolist() == [kinds.get(i, 0.0) for i in range(len(HOP_READS))]
     with pytest.raises(ValueError, match="samples"):
         hop_reads([sample, sample], read, write)
+
+
+def test_path_accuracy_counts_whole_paths_and_answers():
+    task = TraversalTask(min_nodes=5, max_nodes=6, max_length=3)
+    queries = [task.sample(generator(20 + i)) for i in range(6)]
+    batch = task.encode(queries)
+
+    class Oracle(torch.nn.Module):
+        # answers right on the first `good` samples, wrong on the first hop of the others
+        def __init__(self, good):
+            super().__init__()
+            self.good, self.weight = good, torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            logits = batch.targets.clone() * 10
+            first = [len(q.edges) + len(q.query) for q in queries]
+            for b in range(self.good, len(queries)):
+                logits[b, first[b]] = logits[b, first[b]].roll(1)
+            return logits
+
+    assert path_accuracy(Oracle(6), task, queries) == (1.0, 1.0)
+    paths, answers = path_accuracy(Oracle(4), task, queries)
+    # answers right: the mean over the samples of each one's fraction
+    expected = sum(1 - (b >= 4) / len(q.answers) for b, q in enumerate(queries)) / 6
+    assert paths == pytest.approx(4 / 6) and answers == pytest.approx(expected)
