@@ -8,7 +8,8 @@ weights. Every step carries one triple (source, edge, destination), each part in
 - description: the graph's edges, one triple per step, in random order;
 - query: what is asked, as triples with blank parts;
 - planning: steps with no input but their flag (shortest path);
-- answer: steps with no input but their flag; the target of each is a whole triple.
+- answer: steps with no input but their flag; the target of each is a whole triple. With
+  ``feedback`` (shortest path), answer step k > 0 also carries answer k - 1's triple.
 
 A batch has inputs [B, T, 10 * G + 4] and targets [B, T, 10 * G] with G = 2 * node_digits +
 edge_digits digit groups (``output_groups``); an answer is right when every group is.
@@ -43,6 +44,7 @@ class GraphQuery(NamedTuple):
     query: tuple  #: the query steps, triples with None for each blank part
     answers: tuple  #: the answer steps, whole triples
     planning: int = 0  #: blank planning steps between the query and the answer
+    feedback: bool = False  #: each answer step after the first carries the previous answer
 
 
 def digits(number: int, width: int) -> tuple:
@@ -274,8 +276,10 @@ class _GraphTask(_Task):
                     t += 1
             hot_inputs += [(t + i) * n_in + flag["plan"] for i in range(sample.planning)]
             t += sample.planning
-            for triple in sample.answers:
+            for k, triple in enumerate(sample.answers):
                 hot_inputs.append(t * n_in + flag["answer"])
+                if sample.feedback and k > 0:
+                    hot_inputs += [t * n_in + c for c in self._hot(sample.answers[k - 1])]
                 hot_targets += [t * n_out + c for c in self._hot(triple)]
                 answer_steps.append(t)
                 t += 1
@@ -402,7 +406,7 @@ def route_queries(task: TraversalTask, edges, hops: int, count: int,
                      f"of the graph's {len(edges)} edges")
 
 
-def path_accuracy(model, task: _GraphTask, queries) -> tuple:
+def path_accuracy(model, task: _GraphTask, queries, own_answers: bool = False) -> tuple:
     """(paths all right, answers right) of ``model`` on ``queries``: means over the queries.
 
     A query counts 1 for "paths" when every digit of every answer is right; for "answers",
@@ -412,13 +416,24 @@ def path_accuracy(model, task: _GraphTask, queries) -> tuple:
         model: a memlab model taking [B, T, task.input_size]; run without gradients.
         task: the graph task whose encoding the model was trained on.
         queries: one or more GraphQuery (e.g. from `route_queries`).
+        own_answers: with queries that feed the previous answer back, feed the model's own
+            answer (the largest digit of each group) instead of the target's.
     """
     from memlab.metrics import answer_accuracy, sequence_accuracy
 
     batch = task.encode(queries)
+    device = next(model.parameters()).device
+    inputs, groups = batch.inputs.to(device), task.output_groups
+    fed = (batch.mask[:, 1:] * batch.mask[:, :-1]).bool().to(device)  # answer after an answer
     with torch.no_grad():
-        logits = model(batch.inputs.to(next(model.parameters()).device)).cpu()
-    groups = task.output_groups
+        logits = model(inputs)
+        for _ in range(int(fed.sum(1).max()) if own_answers else 0):
+            own = torch.zeros_like(logits[:, :-1])
+            own.view(-1, BASE).scatter_(1, logits[:, :-1].reshape(-1, BASE).argmax(1, True), 1)
+            inputs = inputs.clone()
+            inputs[:, 1:, :task.output_size][fed] = own[fed]
+            logits = model(inputs)
+    logits = logits.cpu()
     paths = sequence_accuracy(logits, batch.targets, batch.mask, groups).mean()
     answers = answer_accuracy(logits, batch.targets, batch.mask, groups).mean()
     return paths.item(), answers.item()
@@ -449,12 +464,19 @@ class ShortestPathTask(_GraphTask):
     that hop's triple. Graphs and queries are drawn so that the shortest path is unique, so the
     target is exact.
 
+    With ``feedback`` each answer step after the first is given the previous hop's triple, as
+    the paper's training gives the network its previous move (teacher forcing). A whole path is
+    right under feedback exactly when it is right with the model's own answers fed back: while
+    every answer is right the two inputs are the same.
+
     Args:
         planning_steps: blank steps between the query and the answer, at least 0.
+        feedback: give answer step k > 0 the triple of answer k - 1.
         (the rest as for the graph tasks; see ``_GraphTask``)
     """
 
     planning_steps: int = 10
+    feedback: bool = False
     name: ClassVar[str] = "shortest_path"
 
     def __post_init__(self) -> None:
@@ -481,7 +503,7 @@ class ShortestPathTask(_GraphTask):
             path.append((u, label, node))
             node = u
         return GraphQuery(tuple(edges), ((source, None, destination),), tuple(reversed(path)),
-                          self.planning_steps)
+                          self.planning_steps, self.feedback)
 
     def sample(self, generator: torch.Generator | None = None) -> GraphQuery:
         """One random graph with a query whose shortest path is unique and of the task's length.

@@ -343,3 +343,53 @@ def test_path_accuracy_counts_whole_paths_and_answers():
     # answers right: the mean over the samples of each one's fraction
     expected = sum(1 - (b >= 4) / len(q.answers) for b, q in enumerate(queries)) / 6
     assert paths == pytest.approx(4 / 6) and answers == pytest.approx(expected)
+
+
+def test_feedback_gives_each_later_answer_step_the_previous_answer():
+    plain = ShortestPathTask(min_nodes=6, max_nodes=6, min_length=3, max_length=3,
+                             planning_steps=2)
+    fed = ShortestPathTask(**{**plain.__dict__, "feedback": True})
+    query = fed.sample(generator(5))
+    assert query.feedback and not plain.sample(generator(5)).feedback
+    with_feedback, without = fed.encode([query]), plain.encode([query._replace(feedback=False)])
+    first = len(query.edges) + 1 + 2
+    n_out = fed.output_size
+    assert torch.equal(with_feedback.targets, without.targets)
+    assert torch.equal(with_feedback.inputs[0, :first + 1], without.inputs[0, :first + 1])
+    for k in range(1, 3):
+        step = with_feedback.inputs[0, first + k]
+        assert fed.read_triple(step[:n_out]) == query.answers[k - 1]
+        assert step[n_out + PHASES.index("answer")] == 1 and step.sum() == 5 + 1
+        assert without.inputs[0, first + k, :n_out].sum() == 0
+
+
+def test_own_answers_keep_whole_paths_and_carry_a_mistake_forward():
+    task = ShortestPathTask(min_nodes=6, max_nodes=7, min_length=3, max_length=3,
+                            planning_steps=1, feedback=True)
+    queries = [task.sample(generator(40 + i)) for i in range(6)]
+    batch = task.encode(queries)
+    n_out = task.output_size
+
+    class Oracle(torch.nn.Module):
+        # wrong on the first hop of samples >= `good`; a later hop is right only when the
+        # previous answer fed to it is right
+        def __init__(self, good):
+            super().__init__()
+            self.good, self.weight = good, torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            logits = batch.targets.clone() * 10
+            for b, q in enumerate(queries):
+                first = len(q.edges) + 2
+                if b >= self.good:
+                    logits[b, first] = logits[b, first].roll(1)
+                for t in range(first + 1, first + len(q.answers)):
+                    if not torch.equal(x[b, t, :n_out], batch.targets[b, t - 1]):
+                        logits[b, t] = logits[b, t].roll(1)
+            return logits
+
+    teacher, own = path_accuracy(Oracle(4), task, queries), path_accuracy(
+        Oracle(4), task, queries, own_answers=True)
+    assert teacher[0] == own[0] == pytest.approx(4 / 6)
+    assert teacher[1] == pytest.approx((4 + 2 * 2 / 3) / 6) and own[1] == pytest.approx(4 / 6)
+    assert path_accuracy(Oracle(6), task, queries, own_answers=True) == (1.0, 1.0)
