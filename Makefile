@@ -7,6 +7,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.memlab-setup-stamp
 PYTEST_ARGS ?=
+# pytest-xdist workers of `make test` (the book's tests share one of them)
+JOBS ?= 2
 
 # Training progress as one plain text line, never a widget, in built pages and tests.
 export MEMLAB_PROGRESS := text
@@ -61,11 +63,11 @@ lint-workflows: $(STAMP)
 	$(BIN)/actionlint
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -ra --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra --durations=25 -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 # Only the quick tests (no book build, notebook runs or browser).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -ra -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra -m "not slow" -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 setup: $(STAMP)
 

@@ -17,6 +17,16 @@ def pytest_configure(config):
     )
 
 
+def pytest_collection_modifyitems(items):
+    """Put the tests of the built site on one pytest-xdist worker (``--dist loadgroup``).
+
+    So the book is built once per run, and never by two workers at a time.
+    """
+    for item in items:
+        if "built_book" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("book"))
+
+
 @pytest.fixture(scope="session")
 def settings():
     """The Colab settings derived from _config.yml."""

@@ -1,6 +1,6 @@
-"""Every chapter runs alone, the way it runs on Colab: memlab installed by its first cell.
+"""Every chapter runs under nbval, alone, as on Colab: memlab installed by its first cell.
 
-For each chapter in _toc.yml:
+For each chapter in _toc.yml, run once:
 
 * a fresh virtual environment that has the packages Colab already has (those of the running
   environment, made visible through a ``.pth`` file pointing at a folder of links to them) but
@@ -8,11 +8,15 @@ For each chapter in _toc.yml:
 * ``google.colab`` stubbed and imported at kernel start, so the install cell runs; its pip URL
   points at a git snapshot of this working tree instead of GitHub (``--no-index``: pip may not
   download anything, the dependencies are already there as on Colab);
-* the chapter copied alone into an empty folder, run top to bottom with nbclient in that
-  environment, with a fresh cache folder and the checkpoints served from 127.0.0.1 through
-  ``MEMLAB_PRETRAINED_URL``.
+* the chapter copied alone into an empty folder and run top to bottom under nbval
+  (``pytest --nbval-lax`` in a subprocess, a kernel in that environment), with a fresh cache
+  folder and the checkpoints served from 127.0.0.1 through ``MEMLAB_PRETRAINED_URL``. An
+  exception or a failed ``assert`` in any cell fails it (outputs are not compared), and the
+  chapter must stay within its time budget (MEMLAB_CHAPTER_BUDGET_S, default 180 s, plus
+  MEMLAB_STANDALONE_INSTALL_S for the install cell; the chapters aim at 120 s).
 
-One more run serves damaged checkpoints and expects memlab's hash error in the cell output.
+One more run, with nbclient, serves damaged checkpoints and expects memlab's hash error in the
+cell output.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import sys
 import sysconfig
 import threading
 import time
+import xml.etree.ElementTree as ET
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,7 +41,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from book_support import CHAPTER_BUDGET_S, ROOT, chapters, in_ci
+from book_support import CHAPTER_BUDGET_S, ROOT, chapters, in_ci, run_env
 
 pytestmark = pytest.mark.slow
 
@@ -170,18 +175,23 @@ def colab_notebook(colab, notebook: Path):
     return nb
 
 
-def run_alone(colab, notebook: Path, tmp: Path, url: str, monkeypatch):
-    """Run the chapter alone in a fresh environment; return (notebook, seconds, python, error)."""
+def colab_kernel(colab, tmp: Path, url: str) -> Path:
+    """A fresh environment with the kernel spec ``colab`` under tmp/kernels; returns its python."""
     python = fresh_environment(colab, tmp / "venv")
-    kernels = tmp / "kernels"
-    (kernels / "colab").mkdir(parents=True)
-    (kernels / "colab" / "kernel.json").write_text(json.dumps({
+    (tmp / "kernels" / "colab").mkdir(parents=True)
+    (tmp / "kernels" / "colab" / "kernel.json").write_text(json.dumps({
         "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}",
                  "--IPKernelApp.exec_lines=import google.colab"],
         "display_name": "Colab stand-in",
         "language": "python",
         "env": kernel_env(colab, tmp, url),
     }))
+    return python
+
+
+def run_alone(colab, notebook: Path, tmp: Path, url: str, monkeypatch):
+    """Run the chapter alone with nbclient; return (executed notebook, seconds, python, error)."""
+    python = colab_kernel(colab, tmp, url)
     work = tmp / "work"
     work.mkdir()
     shutil.copy(notebook, work / notebook.name)  # the chapter alone in an empty folder
@@ -199,6 +209,31 @@ def run_alone(colab, notebook: Path, tmp: Path, url: str, monkeypatch):
     return nb, time.monotonic() - started, python, error
 
 
+def run_nbval(notebook: Path, junit_xml: Path, kernel: str | None = None, jupyter_path=None):
+    """Run one notebook under nbval in a subprocess; return (exit code, output, cases, seconds).
+
+    ``cases`` are junit's (name, seconds, outcome) per cell; ``kernel`` is a kernel spec's name
+    (found on ``jupyter_path``), or None for this environment's kernel.
+    """
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
+               "--nbval-lax", f"--nbval-cell-timeout={CELL_TIMEOUT_S}",
+               f"--junitxml={junit_xml}", str(notebook)]
+    command.insert(-1, f"--nbval-kernel-name={kernel}" if kernel else "--nbval-current-env")
+    env = run_env()
+    if jupyter_path is not None:
+        env["JUPYTER_PATH"] = str(jupyter_path)
+    started = time.monotonic()
+    proc = subprocess.run(command, cwd=notebook.parent, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    cases = []
+    if junit_xml.exists():
+        for case in ET.parse(junit_xml).getroot().iter("testcase"):
+            outcome = next((child.tag for child in case
+                            if child.tag in ("failure", "error", "skipped")), "passed")
+            cases.append((case.get("name", ""), float(case.get("time", 0)), outcome))
+    return proc.returncode, proc.stdout + proc.stderr, cases, seconds
+
+
 def code_of(notebook: Path) -> str:
     cells = nbformat.read(str(notebook), as_version=4).cells
     return "\n".join(c.source for c in cells if c.cell_type == "code")
@@ -208,19 +243,6 @@ def install_output(nb) -> str:
     cell = next(c for c in nb.cells if "colab-install" in c.get("metadata", {}).get("tags", []))
     return "".join(o.get("text", "") or json.dumps(o.get("data", {}))
                    for o in cell.get("outputs", []))
-
-
-def cell_seconds(nb, tag: str = "colab-install") -> float:
-    """How long the cell tagged ``tag`` ran, from nbclient's timing metadata."""
-    from datetime import datetime
-
-    cell = next(c for c in nb.cells if tag in c.get("metadata", {}).get("tags", []))
-    timing = cell.metadata.get("execution", {})
-    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
-    if not (start and end):
-        return float("nan")
-    parse = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
-    return (parse(end) - parse(start)).total_seconds()
 
 
 def cell_errors(nb) -> list:
@@ -248,13 +270,20 @@ def assert_installed_from_snapshot(colab, python: Path, tmp: Path):
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
-def test_chapter_runs_alone_as_on_colab(notebook, colab, tmp_path, monkeypatch):
-    nb, seconds, python, error = run_alone(colab, notebook, tmp_path, colab.url, monkeypatch)
-    assert error is None, (
-        f"{notebook.name} failed when run alone:\n{error}\n"
-        f"install cell output:\n{install_output(nb)}"
-    )
-    assert not cell_errors(nb)
+def test_chapter_runs_alone_under_nbval(notebook, colab, tmp_path):
+    python = colab_kernel(colab, tmp_path, colab.url)
+    work = tmp_path / "work"
+    work.mkdir()
+    nb = colab_notebook(colab, notebook)
+    nbformat.write(nb, str(work / notebook.name))  # the chapter alone in an empty folder
+    rc, output, cases, seconds = run_nbval(work / notebook.name, tmp_path / "junit.xml",
+                                           kernel="colab", jupyter_path=tmp_path)
+    tail = "\n".join(output.splitlines()[-60:])
+    assert rc == 0, f"{notebook.name} failed under nbval, run alone (exit {rc}):\n{tail}"
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    assert [outcome for *_, outcome in cases] == ["passed"] * len(code_cells), (
+        f"{notebook.name}: nbval's cells {cases}, where {len(code_cells)} code cells should "
+        f"all pass:\n{tail}")
     assert_installed_from_snapshot(colab, python, tmp_path)
 
     cache = tmp_path / "xdg-cache" / "memlab"
@@ -264,15 +293,31 @@ def test_chapter_runs_alone_as_on_colab(notebook, colab, tmp_path, monkeypatch):
         file = name if name.endswith(".pt") else name + ".pt"
         assert file in cached, f"{notebook.name} loads {name}, which is not in the cache {cached}"
     assert set(cached) <= set(registry), cached  # nothing but verified checkpoints, no partial file
-    leftovers = sorted(str(p.relative_to(tmp_path / "work"))
-                       for p in (tmp_path / "work").rglob("*.pt"))
+    leftovers = sorted(str(p.relative_to(work)) for p in work.rglob("*.pt"))
     assert not leftovers, (
         f"{notebook.name} wrote checkpoints next to itself (retrained?): {leftovers}")
 
-    budget = CHAPTER_BUDGET_S + INSTALL_ALLOWANCE_S
-    print(f"{notebook.name} ran alone in {seconds:.0f} s, {cell_seconds(nb):.0f} s of it "
+    install = code_cells.index(next(i for i, c in enumerate(nb.cells)
+                                    if "colab-install" in c.metadata.get("tags", [])))
+    installing = cases[install][1]
+    print(f"{notebook.name} ran alone under nbval in {seconds:.0f} s, {installing:.0f} s of it "
           "installing memlab")
-    assert seconds <= budget, f"{notebook.name} took {seconds:.0f} s alone, over {budget:.0f} s"
+    assert seconds - installing <= CHAPTER_BUDGET_S, (
+        f"{notebook.name} took {seconds - installing:.0f} s besides the install, over its budget "
+        f"of {CHAPTER_BUDGET_S:.0f} s")
+    assert installing <= INSTALL_ALLOWANCE_S, (
+        f"{notebook.name}: the install cell took {installing:.0f} s, over "
+        f"{INSTALL_ALLOWANCE_S:.0f} s")
+
+
+def test_nbval_run_catches_a_failing_cell(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("assert x == 2, 'wrong'")]
+    path = tmp_path / "failing.ipynb"
+    nbformat.write(nb, str(path))
+    rc, output, cases, _ = run_nbval(path, tmp_path / "junit.xml")
+    assert rc == 1 and [outcome for *_, outcome in cases] == ["passed", "failure"], output
 
 
 def _first_loader(chapters_: list) -> Path | None:
