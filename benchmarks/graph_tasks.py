@@ -10,7 +10,9 @@ answers right, on --samples held-out samples per path length, drawn with a fixed
 training's: traversal at 1-10 hops on graphs of the final lesson (grown to fit the longer
 paths; a run that stalled in its curriculum, whose checkpoint holds an easier lesson, is measured
 on the final lesson of a run of the same task that reached it), shortest path at the lengths of
-its final lesson; and, for traversal, on routes of 1-6 hops on the metro map of
+its final lesson (answers right also with the model's own answers fed back, and the chance of a
+walker without a plan, `graphs.walker_chance`); and, for traversal, on routes of 1-6 hops on
+the metro map of
 memlab.graphs.metro (21 stations, 44 edges: larger than any training graph). Prints one table
 per checkpoint, with its size, steps and training time, and writes the rows to --out-csv when
 given.
@@ -72,12 +74,23 @@ def measure_checkpoint(path: Path, run, samples: int, task=None) -> list:
         lengths = list(range(task.min_length, task.max_length + 1))
     else:
         raise ValueError(f"{path}: not a graph task checkpoint ({task.name})")
+    if task.name == "shortest_path":
+        rows = []
+        for n in lengths:
+            generator = torch.Generator().manual_seed(2024 + n)
+            queries = [task.at_length(n).sample(generator) for _ in range(samples)]
+            paths, answers = graphs.path_accuracy(run.model, task, queries)
+            own_paths, own_answers = graphs.path_accuracy(run.model, task, queries,
+                                                          own_answers=True)
+            rows.append({"test": "random graphs", "length": n, "sequence_accuracy": paths,
+                         "answer_accuracy": answers, "own_paths": own_paths,
+                         "own_answers": own_answers, "walker": graphs.walker_chance(queries)})
+        return [{"checkpoint": path.stem, **row} for row in rows]
     rows = [{"test": "random graphs", **{k: row[k] for k in
                                          ("length", "sequence_accuracy", "answer_accuracy")}}
             for row in evaluate(run.model, task, lengths=lengths, batch_size=samples,
                                 seed=2024)]
-    if task.name == "traversal":
-        rows += metro_rows(run.model, task, samples)
+    rows += metro_rows(run.model, task, samples)
     return [{"checkpoint": path.stem, **row} for row in rows]
 
 
@@ -118,14 +131,17 @@ def main(argv=None) -> None:
             mine = [row for row in found if row["test"] == test]
             if mine:
                 for label, key in (("hops", "length"), ("paths", "sequence_accuracy"),
-                                   ("answers", "answer_accuracy")):
-                    print(f"  {test if label == 'hops' else '':13s} {label:7s} "
-                          + " ".join(f"{r[key]:6d}" if key == "length" else f"{r[key]:6.3f}"
-                                     for r in mine))
+                                   ("answers", "answer_accuracy"), ("own paths", "own_paths"),
+                                   ("own answers", "own_answers"), ("walker", "walker")):
+                    if key in mine[0]:
+                        print(f"  {test if label == 'hops' else '':13s} {label:11s} "
+                              + " ".join(f"{r[key]:6d}" if key == "length" else
+                                         f"{r[key]:6.3f}" for r in mine))
         rows += found
     if args.out_csv:
         with open(args.out_csv, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            fields = list(dict.fromkeys(key for row in rows for key in row))
+            writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
 

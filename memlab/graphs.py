@@ -439,6 +439,31 @@ def path_accuracy(model, task: _GraphTask, queries, own_answers: bool = False) -
     return paths.item(), answers.item()
 
 
+def walker_chance(queries) -> float:
+    """The chance that a walker without a plan answers a whole shortest path right, on average.
+
+    The walker is told the node it is at (``feedback``) and takes a random out-edge at every hop
+    but the last, where it takes the edge into the destination: it is right on a query with
+    probability prod_k 1 / (out-edges of hop k's source) over the hops before the last. A model
+    above this has learned to plan, not just to end at the destination.
+
+    Args:
+        queries: one or more shortest-path GraphQuery.
+    """
+    chances = []
+    for query in queries:
+        degree: dict = {}
+        for source, _, _ in query.edges:
+            degree[source] = degree.get(source, 0) + 1
+        chance = 1.0
+        for source, _, _ in query.answers[:-1]:
+            chance /= degree[source]
+        chances.append(chance)
+    if not chances:
+        raise ValueError("queries must hold at least one GraphQuery")
+    return sum(chances) / len(chances)
+
+
 def _route(edges, hops: int, rng: random.Random):
     out: dict = {}
     for u, label, v in edges:

@@ -183,3 +183,32 @@ def test_graph_tasks_measures_a_traversal_checkpoint(tmp_path, capsys):
                for r in rows)
     printed = capsys.readouterr().out
     assert "traversal_tiny.pt" in printed and "metro" in printed
+
+
+def test_graph_tasks_measures_a_shortest_path_checkpoint(tmp_path, capsys):
+    """graph_tasks.py on a tiny untrained shortest-path DNC: paths, own answers and the walker."""
+    import csv
+
+    import graph_tasks
+    from memlab.graphs import ShortestPathTask
+    from memlab.models import build_model
+    from memlab.train import History, save_checkpoint
+
+    task = ShortestPathTask(min_nodes=5, max_nodes=6, min_length=2, max_length=3,
+                            planning_steps=2, feedback=True)
+    model = build_model("dnc", input_size=task.input_size, output_size=task.output_size,
+                        hidden_size=8, memory_size=20, word_size=4, read_heads=1)
+    history = History()
+    history.step.append(1)
+    history.seconds.append(1.0)
+    path = tmp_path / "shortest_path_tiny.pt"
+    save_checkpoint(path, model, task, history)
+    out = tmp_path / "rows.csv"
+    graph_tasks.main(["--checkpoints", str(path), "--samples", "4", "--out-csv", str(out)])
+    rows = list(csv.DictReader(out.open()))
+    assert [int(r["length"]) for r in rows] == [2, 3]
+    for row in rows:
+        assert float(row["own_paths"]) == float(row["sequence_accuracy"])
+        assert 0 < float(row["walker"]) <= 1
+    printed = capsys.readouterr().out
+    assert "own answers" in printed and "walker" in printed

@@ -21,6 +21,7 @@ from memlab.graphs import (
     route_queries,
     shortest_paths,
     walk,
+    walker_chance,
 )
 from memlab.metrics import answer_accuracy, masked_cross_entropy, sequence_accuracy
 from memlab.tasks import make_task
@@ -393,3 +394,31 @@ def test_own_answers_keep_whole_paths_and_carry_a_mistake_forward():
     assert teacher[0] == own[0] == pytest.approx(4 / 6)
     assert teacher[1] == pytest.approx((4 + 2 * 2 / 3) / 6) and own[1] == pytest.approx(4 / 6)
     assert path_accuracy(Oracle(6), task, queries, own_answers=True) == (1.0, 1.0)
+
+
+def test_walker_chance_by_hand_and_by_simulation():
+    # 1 -> 2 -> 4 is the shortest path; 1 has out-edges to 2 and 3, 2 to 4 and 3
+    edges = ((1, 0, 2), (1, 1, 3), (2, 0, 4), (2, 1, 3), (3, 0, 1))
+    query = ShortestPathTask(min_nodes=4, max_nodes=4, max_length=2).query(edges, 1, 4)
+    assert query.answers == ((1, 0, 2), (2, 0, 4))
+    assert walker_chance([query]) == pytest.approx(1 / 2)  # the last hop is given
+    three = ShortestPathTask(min_nodes=4, max_nodes=4, max_length=3).query(
+        edges + ((4, 0, 5),), 1, 5)
+    assert walker_chance([query, three]) == pytest.approx((1 / 2 + 1 / 4) / 2)
+    # a walker simulated on drawn queries agrees with the formula
+    task = ShortestPathTask(min_nodes=6, max_nodes=8, min_length=2, max_length=3,
+                            max_degree=3, feedback=True)
+    queries = [task.sample(generator(70 + i)) for i in range(40)]
+    rng = torch.Generator().manual_seed(0)
+    right = 0
+    for _ in range(50):
+        for q in queries:
+            out = {}
+            for s, e, d in q.edges:
+                out.setdefault(s, []).append((s, e, d))
+            ok = all(out[s][int(torch.randint(len(out[s]), (1,), generator=rng))] == (s, e, d)
+                     for s, e, d in q.answers[:-1])
+            right += ok
+    assert right / (50 * len(queries)) == pytest.approx(walker_chance(queries), abs=0.04)
+    with pytest.raises(ValueError, match="queries"):
+        walker_chance([])
