@@ -6,7 +6,15 @@ import math
 import pytest
 import torch
 
-from memlab.metrics import bit_errors, bits_per_sequence, masked_bce
+from memlab.metrics import (
+    answer_accuracy,
+    answer_bits,
+    bit_errors,
+    bits_per_sequence,
+    masked_bce,
+    masked_cross_entropy,
+    sequence_accuracy,
+)
 from memlab.tasks import (
     TASKS,
     AssociativeRecallTask,
@@ -147,7 +155,7 @@ def test_fixed_length(name):
     assert task == dataclasses.replace(task, min_length=7, max_length=7)
     batch = task.batch(8, seeded())
     per_sample = batch.mask.sum(1)
-    if name in ("copy", "sort", "id_traversal", "traversal", "shortest_path", "key_value",
+    if name in ("copy", "sort", "traversal", "shortest_path", "key_value",
                 "reverse", "odds_first"):
         assert (per_sample == 7).all()  # one answer per item, hop or pair
     elif name == "duplicate":
@@ -429,3 +437,34 @@ def test_string_tasks_at_long_lengths():
         for b in range(4):
             shown, wanted = _string_answers(task, batch, b)
             assert len(shown) == 40 and sorted(wanted) == sorted(shown * (len(wanted) // 40))
+
+
+def categorical_batch(answers, predicted, classes=5):
+    """Targets and logits for the given [B, K] answers and predictions (K counted steps + 1 pad)."""
+    B, K = answers.shape
+    targets = torch.zeros(B, K + 1, classes)
+    logits = torch.zeros(B, K + 1, classes)
+    targets[:, :K].scatter_(-1, answers[..., None], 1.0)
+    logits[:, :K].scatter_(-1, predicted[..., None], 3.0)
+    mask = torch.zeros(B, K + 1)
+    mask[:, :K] = 1
+    return logits, targets, mask
+
+
+def test_categorical_metrics():
+    answers = torch.tensor([[1, 2, 3], [0, 0, 4]])
+    predicted = torch.tensor([[1, 2, 3], [0, 1, 4]])
+    logits, targets, mask = categorical_batch(answers, predicted)
+    logits[:, -1] = 9.0  # the padding step counts for nothing
+    assert answer_accuracy(logits, targets, mask).tolist() == pytest.approx([1.0, 2 / 3])
+    assert sequence_accuracy(logits, targets, mask).tolist() == [1.0, 0.0]
+    assert bit_errors(logits, targets, mask, one_hot=True).tolist() == [0.0, 2.0]
+    # cross-entropy of logits 3 on the right class among 5: log(4 + e^3) - 3 nats
+    per_right = math.log(4 + math.exp(3)) - 3
+    per_wrong = math.log(4 + math.exp(3))
+    expected = (5 * per_right + per_wrong) / 6
+    assert masked_cross_entropy(logits, targets, mask).item() == pytest.approx(expected, rel=1e-5)
+    assert answer_bits(logits, targets, mask)[0].item() == pytest.approx(
+        3 * per_right / math.log(2), rel=1e-5)
+    with pytest.raises(ValueError, match="mask"):
+        answer_accuracy(logits, targets, mask[:, :2])
