@@ -8,7 +8,8 @@ import torch
 import memlab
 from memlab.__main__ import main
 from memlab.curriculum import Curriculum
-from memlab.tasks import CopyTask, GraphTraversalTask, ReverseTask
+from memlab.graphs import TraversalTask
+from memlab.tasks import CopyTask, ReverseTask
 from memlab.train import load_checkpoint, seed_everything, train
 
 
@@ -99,27 +100,29 @@ def test_no_curriculum_records_no_level():
 
 def test_graph_task_trains_with_cross_entropy_and_records_accuracy():
     seed_everything(0)
-    task = GraphTraversalTask(num_ids=8, num_labels=2, min_nodes=3, max_nodes=4, max_degree=2)
+    task = TraversalTask(node_digits=1, min_nodes=3, max_nodes=4, max_degree=2)
     model = memlab.DNC(task.input_size, task.output_size, hidden_size=16, memory_size=8,
                        word_size=8, read_heads=1)
     history = train(model, task, steps=4, batch_size=4, log_every=2, show_progress=False,
                     curriculum=Curriculum(({"max_nodes": 3}, {"max_nodes": 4}), threshold=50.0))
     assert history.level == [0, 1]
     assert all(0 <= a <= 1 for a in history.answer_accuracy) and len(history.answer_accuracy) == 2
-    assert history.loss[0] == pytest.approx(torch.log(torch.tensor(8.0)).item(), rel=0.2)
+    # cross-entropy summed over the triple's three digit groups: at the start, a guess among 10
+    assert history.loss[0] == pytest.approx(3 * torch.log(torch.tensor(10.0)).item(), rel=0.2)
 
 
 def test_command_line_curriculum_round_trip(tmp_path, capsys):
     out = tmp_path / "traversal.pt"
     levels = '[{"max_nodes": 3, "min_nodes": 3}, {"max_nodes": 5}]'
-    code = main(["train", "--model", "dnc", "--task", "id_traversal", "--steps", "4",
-                 "--log-every", "2", "--batch-size", "2", "--hidden-size", "8", "--num-ids", "8",
+    code = main(["train", "--model", "dnc", "--task", "traversal", "--steps", "4",
+                 "--log-every", "2", "--batch-size", "2", "--hidden-size", "8",
+                 "--node-digits", "1",
                  "--curriculum", levels, "--curriculum-threshold", "50", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "answers right" in printed and "curriculum level 1 of 1" in printed
     checkpoint = load_checkpoint(out)
-    assert checkpoint.task == GraphTraversalTask(num_ids=8, max_nodes=5)
+    assert checkpoint.task == TraversalTask(node_digits=1, max_nodes=5)
     assert checkpoint.history.level == [0, 1]
     assert checkpoint.extra["curriculum"]["levels"][0] == {"max_nodes": 3, "min_nodes": 3}
     assert main(["evaluate", str(out), "--lengths", "1,3"]) == 0

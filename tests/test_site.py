@@ -342,7 +342,7 @@ def test_api_reference_shows_the_shapes(built_book):
                          ("memlab.tasks.Batch.mask", "[B, T]"),
                          ("memlab.ntm.HeadParams.gate", "[B, H], sigmoid"),
                          ("memlab.dnc.AccessState.link", "[B, N, N]"),
-                         ("memlab.tasks.Traversal.answers", "the node reached after each hop")]:
+                         ("memlab.graphs.GraphQuery.answers", "whole triples")]:
         start = api.find(f'id="{field}"')
         assert start >= 0, f"{field} is not on the API page"
         entry = api[start:api.find("</dd>", start)]
@@ -356,7 +356,8 @@ def test_api_reference_shows_the_shapes(built_book):
         ("memlab.metrics.masked_bce", "mask", "[B, T]", "[] (a scalar)"),
         ("memlab.analysis.read_mode_usage", "read_modes", "[B, T, R, 3]", "[R, 3]"),
         ("memlab.analysis.read_sources", "write_weights", "[T, N]", "[..., R]"),
-        ("memlab.tasks.edge_rows", "edges", "triples", "[E, 2 * num_ids + num_labels]"),
+        ("memlab.graphs.triple_channels", "triple", "(source, edge, destination)",
+         "[10 * (2 * node_digits + edge_digits)]"),
     ]:
         fields = api_fields(api, function)
         assert isinstance(fields.get("Parameters"), dict), (function, "no Parameters", fields)
