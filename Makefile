@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.memlab-setup-stamp
 PYTEST_ARGS ?=
-# pytest-xdist workers of `make test` (the book's tests share one of them)
+# pytest-xdist workers of `make test` (the built-site tests share one: tests/conftest.py)
 JOBS ?= 2
 
 # Training progress as one plain text line, never a widget, in built pages and tests.
@@ -63,11 +63,11 @@ lint-workflows: $(STAMP)
 	$(BIN)/actionlint
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -ra --durations=25 -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra --durations=25 -n $(JOBS) $(PYTEST_ARGS)
 
 # Only the quick tests (no book build, notebook runs or browser).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -ra -m "not slow" -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra -m "not slow" -n $(JOBS) $(PYTEST_ARGS)
 
 setup: $(STAMP)
 

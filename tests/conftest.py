@@ -17,14 +17,39 @@ def pytest_configure(config):
     )
 
 
-def pytest_collection_modifyitems(items):
-    """Put the tests of the built site on one pytest-xdist worker (``--dist loadgroup``).
+# The test files that use the built site. Under pytest-xdist (``make test`` runs two workers)
+# they all go to one worker, so the book is built once per run, never by two workers at a time.
+BOOK_TEST_FILES = ("test_browser.py", "test_figures_captions.py", "test_pdf.py", "test_site.py")
 
-    So the book is built once per run, and never by two workers at a time.
+
+def _book_file(nodeid: str) -> bool:
+    return nodeid.split("::")[0].rsplit("/", 1)[-1] in BOOK_TEST_FILES
+
+
+def pytest_collection_modifyitems(items):
+    """Fail the run if a test outside BOOK_TEST_FILES asks for the built book."""
+    strays = [item.nodeid for item in items
+              if "built_book" in getattr(item, "fixturenames", ()) and not _book_file(item.nodeid)]
+    if strays:
+        raise pytest.UsageError(f"tests using built_book outside {BOOK_TEST_FILES}: {strays}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Keep the built-site tests together on one worker under ``--dist load``.
+
+    Every other test is scheduled on its own. (pytest-xdist's own ``xdist_group`` marks do not
+    group tests under pytest 9, whose node ids they cannot rename.)
     """
-    for item in items:
-        if "built_book" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("book"))
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BookTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "the built book" if _book_file(nodeid) else nodeid
+
+    return BookTogether(config, log)
 
 
 @pytest.fixture(scope="session")
