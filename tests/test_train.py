@@ -686,6 +686,11 @@ def test_command_line_until_step_resumes_until_done(tmp_path, capsys):
 KILLED_STEPS = 120
 
 
+def _default_signals():
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _run_command(out, *more):
     """python -m memlab train: a tiny DNC on copy, until step KILLED_STEPS, saved to ``out``."""
     return [sys.executable, "-m", "memlab", *TINY_DNC_COPY, "--log-every", "10",
@@ -709,8 +714,11 @@ def test_python_dash_m_killed_and_resumed_matches_an_uninterrupted_run(signum, r
                                                                        uninterrupted):
     out = tmp_path / "run.pt"
     env = {**os.environ, "MEMLAB_PROGRESS": "off"}
+    # as from a shell: a pytest-xdist worker may ignore SIGINT, and its children would inherit
+    # that (memlab leaves an ignored signal ignored)
     child = subprocess.Popen(_run_command(out, "--save-every", "3"), env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=_default_signals)
     try:
         deadline = time.monotonic() + 60
         while not out.exists() and child.poll() is None and time.monotonic() < deadline:
