@@ -156,24 +156,27 @@ def test_shipped_generalisation_checkpoints_have_their_commands():
     assert found == len(generalisation.TASKS) * len(generalisation.MODELS) * 3
 
 
+def tiny_graph_checkpoint(path, task, level=None):
+    """An untrained tiny DNC on ``task`` saved at ``path`` with a one-step history."""
+    from memlab.models import build_model
+    from memlab.train import History, save_checkpoint
+
+    model = build_model("dnc", input_size=task.input_size, output_size=task.output_size,
+                        hidden_size=8, memory_size=50, word_size=4, read_heads=1)
+    history = History(step=[1], seconds=[1.0], level=[] if level is None else [level])
+    save_checkpoint(path, model, task, history)
+    return path
+
+
 def test_graph_tasks_measures_a_traversal_checkpoint(tmp_path, capsys):
     """graph_tasks.py on a tiny untrained traversal DNC: one row per length and per metro hop."""
     import csv
 
     import graph_tasks
     from memlab.graphs import TraversalTask
-    from memlab.models import build_model
-    from memlab.train import History, save_checkpoint
 
-    task = TraversalTask(min_nodes=4, max_nodes=5, max_length=3)
-    model = build_model("dnc", input_size=task.input_size, output_size=task.output_size,
-                        hidden_size=8, memory_size=50, word_size=4, read_heads=1)
-    history = History()
-    history.step.append(1)
-    history.seconds.append(1.0)
-    history.level.append(0)
-    path = tmp_path / "traversal_tiny.pt"
-    save_checkpoint(path, model, task, history)
+    path = tiny_graph_checkpoint(tmp_path / "traversal_tiny.pt",
+                                 TraversalTask(min_nodes=4, max_nodes=5, max_length=3), level=0)
     out = tmp_path / "rows.csv"
     graph_tasks.main(["--checkpoints", str(path), "--samples", "3", "--out-csv", str(out)])
     rows = list(csv.DictReader(out.open()))
@@ -191,18 +194,10 @@ def test_graph_tasks_measures_a_shortest_path_checkpoint(tmp_path, capsys):
 
     import graph_tasks
     from memlab.graphs import ShortestPathTask
-    from memlab.models import build_model
-    from memlab.train import History, save_checkpoint
 
-    task = ShortestPathTask(min_nodes=5, max_nodes=6, min_length=2, max_length=3,
-                            planning_steps=2, feedback=True)
-    model = build_model("dnc", input_size=task.input_size, output_size=task.output_size,
-                        hidden_size=8, memory_size=20, word_size=4, read_heads=1)
-    history = History()
-    history.step.append(1)
-    history.seconds.append(1.0)
-    path = tmp_path / "shortest_path_tiny.pt"
-    save_checkpoint(path, model, task, history)
+    path = tiny_graph_checkpoint(tmp_path / "shortest_path_tiny.pt",
+                                 ShortestPathTask(min_nodes=5, max_nodes=6, min_length=2,
+                                                  max_length=3, planning_steps=2, feedback=True))
     out = tmp_path / "rows.csv"
     graph_tasks.main(["--checkpoints", str(path), "--samples", "4", "--out-csv", str(out)])
     rows = list(csv.DictReader(out.open()))
