@@ -321,26 +321,34 @@ def test_hop_reads_sorts_each_read_by_its_source():
         hop_reads([sample, sample], read, write)
 
 
+class Oracle(torch.nn.Module):
+    """Answers the queries right, but the first hop of samples >= ``good``; with feedback, a
+    later hop is right only when the previous answer fed to it is right.
+    """
+
+    def __init__(self, task, queries, good):
+        super().__init__()
+        self.queries, self.good = queries, good
+        self.n_out, self.targets = task.output_size, task.encode(queries).targets
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        logits = self.targets.clone() * 10
+        for b, q in enumerate(self.queries):
+            first = len(q.edges) + len(q.query) + q.planning
+            if b >= self.good:
+                logits[b, first] = logits[b, first].roll(1)
+            for t in range(first + 1, first + len(q.answers)):
+                if q.feedback and not torch.equal(x[b, t, :self.n_out], self.targets[b, t - 1]):
+                    logits[b, t] = logits[b, t].roll(1)
+        return logits
+
+
 def test_path_accuracy_counts_whole_paths_and_answers():
     task = TraversalTask(min_nodes=5, max_nodes=6, max_length=3)
     queries = [task.sample(generator(20 + i)) for i in range(6)]
-    batch = task.encode(queries)
-
-    class Oracle(torch.nn.Module):
-        # answers right on the first `good` samples, wrong on the first hop of the others
-        def __init__(self, good):
-            super().__init__()
-            self.good, self.weight = good, torch.nn.Parameter(torch.zeros(1))
-
-        def forward(self, x):
-            logits = batch.targets.clone() * 10
-            first = [len(q.edges) + len(q.query) for q in queries]
-            for b in range(self.good, len(queries)):
-                logits[b, first[b]] = logits[b, first[b]].roll(1)
-            return logits
-
-    assert path_accuracy(Oracle(6), task, queries) == (1.0, 1.0)
-    paths, answers = path_accuracy(Oracle(4), task, queries)
+    assert path_accuracy(Oracle(task, queries, 6), task, queries) == (1.0, 1.0)
+    paths, answers = path_accuracy(Oracle(task, queries, 4), task, queries)
     # answers right: the mean over the samples of each one's fraction
     expected = sum(1 - (b >= 4) / len(q.answers) for b, q in enumerate(queries)) / 6
     assert paths == pytest.approx(4 / 6) and answers == pytest.approx(expected)
@@ -368,32 +376,11 @@ def test_own_answers_keep_whole_paths_and_carry_a_mistake_forward():
     task = ShortestPathTask(min_nodes=6, max_nodes=7, min_length=3, max_length=3,
                             planning_steps=1, feedback=True)
     queries = [task.sample(generator(40 + i)) for i in range(6)]
-    batch = task.encode(queries)
-    n_out = task.output_size
-
-    class Oracle(torch.nn.Module):
-        # wrong on the first hop of samples >= `good`; a later hop is right only when the
-        # previous answer fed to it is right
-        def __init__(self, good):
-            super().__init__()
-            self.good, self.weight = good, torch.nn.Parameter(torch.zeros(1))
-
-        def forward(self, x):
-            logits = batch.targets.clone() * 10
-            for b, q in enumerate(queries):
-                first = len(q.edges) + 2
-                if b >= self.good:
-                    logits[b, first] = logits[b, first].roll(1)
-                for t in range(first + 1, first + len(q.answers)):
-                    if not torch.equal(x[b, t, :n_out], batch.targets[b, t - 1]):
-                        logits[b, t] = logits[b, t].roll(1)
-            return logits
-
-    teacher, own = path_accuracy(Oracle(4), task, queries), path_accuracy(
-        Oracle(4), task, queries, own_answers=True)
+    teacher, own = path_accuracy(Oracle(task, queries, 4), task, queries), path_accuracy(
+        Oracle(task, queries, 4), task, queries, own_answers=True)
     assert teacher[0] == own[0] == pytest.approx(4 / 6)
     assert teacher[1] == pytest.approx((4 + 2 * 2 / 3) / 6) and own[1] == pytest.approx(4 / 6)
-    assert path_accuracy(Oracle(6), task, queries, own_answers=True) == (1.0, 1.0)
+    assert path_accuracy(Oracle(task, queries, 6), task, queries, own_answers=True) == (1.0, 1.0)
 
 
 def test_walker_chance_by_hand_and_by_simulation():
